@@ -1,0 +1,88 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Herald",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "herald", targets: ["herald"]),
+        .executable(name: "herald-benchmark", targets: ["HeraldBenchmark"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .target(name: "HeraldCore"),
+        .target(
+            name: "HeraldProviders",
+            dependencies: ["HeraldCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
+            name: "HeraldCurl",
+            dependencies: ["CCurl", "HeraldCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "HeraldSQLite",
+            dependencies: ["HeraldCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
+            name: "HeraldWorker",
+            dependencies: [
+                "HeraldCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "HeraldApp",
+            dependencies: [
+                "HeraldCore", "HeraldProviders", "HeraldCurl", "HeraldSQLite", "HeraldWorker",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "HeraldTesting",
+            dependencies: [
+                "HeraldCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "herald",
+            dependencies: ["HeraldApp", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "HeraldBenchmark",
+            dependencies: ["HeraldTesting", "HeraldCore"],
+            path: "Benchmarks/HeraldBenchmark"
+        ),
+        .testTarget(name: "HeraldCoreTests", dependencies: ["HeraldCore", "HeraldTesting"]),
+        .testTarget(
+            name: "HeraldProvidersTests",
+            dependencies: ["HeraldProviders", "HeraldTesting"],
+            resources: [.copy("Golden")]
+        ),
+        .testTarget(name: "HeraldCurlTests", dependencies: ["HeraldCurl", "HeraldTesting"]),
+        .testTarget(name: "HeraldSQLiteTests", dependencies: ["HeraldSQLite", "HeraldTesting"]),
+        .testTarget(name: "HeraldWorkerTests", dependencies: ["HeraldWorker", "HeraldTesting", "HeraldProviders"]),
+        .testTarget(name: "HeraldAppTests", dependencies: ["HeraldApp", "HeraldTesting"]),
+        .testTarget(name: "HeraldEndToEndTests", dependencies: ["HeraldTesting", "HeraldCore"]),
+    ]
+)

@@ -1,0 +1,90 @@
+/// Checks channel addresses before they reach a transport; every message names what is wrong.
+public enum AddressValidator {
+    /// Returns nil when `address` is acceptable on `channel`, else the reason.
+    public static func problem(with address: String, on channel: Channel) -> String? {
+        if address.isEmpty { return "must not be empty" }
+        if address.utf8.count > 2048 { return "must be at most 2048 bytes" }
+        if address.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            return "must not contain control characters (CR, LF, NUL…)"
+        }
+        switch channel {
+        case .email: return emailProblem(address)
+        case .sms: return phoneProblem(address)
+        case .slack:
+            if address.hasPrefix("https://") { return urlProblem(address) }
+            return slackIDProblem(address)
+        case .msteams, .webhook: return urlProblem(address)
+        case .pagerduty: return routingKeyProblem(address)
+        }
+    }
+
+    /// An addr-spec without display name, quoting or comments: `local@domain.tld`.
+    public static func emailProblem(_ address: String) -> String? {
+        let parts = address.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+            return "is not an email address (expected local@domain)"
+        }
+        guard parts[0].utf8.count <= 64, address.utf8.count <= 254 else { return "is too long for an email address" }
+        let localAllowed = parts[0].unicodeScalars.allSatisfy { scalar in
+            scalar.value > 0x7F || scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
+                || "!#$%&'*+-/=?^_`{|}~.".unicodeScalars.contains(scalar)
+        }
+        guard localAllowed, !parts[0].hasPrefix("."), !parts[0].hasSuffix("."), !parts[0].contains("..") else {
+            return "has characters not allowed in an email address"
+        }
+        let labels = parts[1].split(separator: ".", omittingEmptySubsequences: false)
+        guard labels.count >= 2,
+            labels.allSatisfy({ label in
+                !label.isEmpty && !label.hasPrefix("-") && !label.hasSuffix("-")
+                    && label.unicodeScalars.allSatisfy {
+                        $0.value > 0x7F || $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-"
+                    }
+            })
+        else {
+            return "has an invalid domain"
+        }
+        return nil
+    }
+
+    /// E.164: `+`, a non-zero digit, 8 to 15 digits in all.
+    public static func phoneProblem(_ phone: String) -> String? {
+        let digits = phone.dropFirst()
+        guard phone.first == "+", (8...15).contains(digits.count), digits.first != "0",
+            digits.allSatisfy({ $0.isASCII && $0.isNumber })
+        else {
+            return "is not an E.164 phone number (expected + and 8 to 15 digits)"
+        }
+        return nil
+    }
+
+    /// An absolute http(s) URL with a host.
+    public static func urlProblem(_ url: String) -> String? {
+        let lower = url.lowercased()
+        guard lower.hasPrefix("https://") || lower.hasPrefix("http://") else {
+            return "must be an http:// or https:// URL"
+        }
+        let afterScheme = url.drop(while: { $0 != ":" }).dropFirst(3)
+        let host = afterScheme.prefix(while: { $0 != "/" && $0 != "?" && $0 != "#" })
+        if host.isEmpty { return "must name a host" }
+        if url.contains(" ") { return "must not contain spaces" }
+        return nil
+    }
+
+    /// A Slack conversation or user id (`C…`, `G…`, `D…`, `U…`, `W…`).
+    public static func slackIDProblem(_ id: String) -> String? {
+        guard (9...24).contains(id.count), let first = id.first, "CGDUW".contains(first),
+            id.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber) })
+        else {
+            return "is not a Slack channel or user id (e.g. C0123456789) nor an https:// webhook URL"
+        }
+        return nil
+    }
+
+    /// A PagerDuty Events API v2 integration key: 32 characters.
+    public static func routingKeyProblem(_ key: String) -> String? {
+        guard key.count == 32, key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+            return "is not a PagerDuty routing key (32 letters or digits)"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,199 @@
+import Foundation
+
+/// Where a delivery state machine stands.
+public enum DeliveryState: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Waiting for its first attempt.
+    case pending
+    /// Claimed by a send stage until its lease expires.
+    case leased
+    /// A retry is scheduled.
+    case retrying
+    /// Accepted by the provider.
+    case delivered
+    /// Failed permanently or ran out of attempts: a dead letter.
+    case dead
+}
+
+/// The rate-limit and pause key of a delivery: a Slack channel, a webhook URL, a routing key, a relay.
+public struct Destination: Sendable, Hashable {
+    /// The key itself; may be a credential (webhook URL), so it never reaches logs.
+    public var key: String
+    /// A label safe for logs.
+    public var label: String
+
+    public init(key: String, label: String) {
+        self.key = key
+        self.label = label
+    }
+}
+
+/// A delivery produced by fan-out, before it is stored.
+public struct NewDelivery: Sendable, Hashable {
+    public var eventId: String
+    public var channel: Channel
+    public var notifierId: Int
+    public var recipient: Recipient
+    public var reason: DeliveryReason
+    /// The rate-limit key (may be secret).
+    public var destination: String
+    /// The rendered body.
+    public var payload: Data
+    public var contentType: String
+
+    public init(
+        eventId: String,
+        channel: Channel,
+        notifierId: Int,
+        recipient: Recipient,
+        reason: DeliveryReason,
+        destination: String,
+        payload: Data,
+        contentType: String
+    ) {
+        self.eventId = eventId
+        self.channel = channel
+        self.notifierId = notifierId
+        self.recipient = recipient
+        self.reason = reason
+        self.destination = destination
+        self.payload = payload
+        self.contentType = contentType
+    }
+}
+
+/// A stored delivery.
+public struct Delivery: Sendable, Hashable, Identifiable {
+    public var id: Int64
+    public var eventId: String
+    public var channel: Channel
+    public var notifierId: Int
+    public var recipient: Recipient
+    public var reason: DeliveryReason
+    public var destination: String
+    public var payload: Data
+    public var contentType: String
+    public var state: DeliveryState
+    /// Attempts made so far.
+    public var attempts: Int
+    /// When the event was accepted: the start of intake-to-delivery latency.
+    public var createdAt: Date
+    /// Start of the current retry window (creation, or a dead-letter replay).
+    public var windowStart: Date
+    /// When the delivery is next due (its lease expiry while leased).
+    public var dueAt: Date
+    public var lastError: String?
+    public var lastReason: FailureReason?
+    /// The provider's id for the delivered message.
+    public var receipt: String?
+    public var updatedAt: Date
+
+    public init(
+        id: Int64,
+        eventId: String,
+        channel: Channel,
+        notifierId: Int,
+        recipient: Recipient,
+        reason: DeliveryReason,
+        destination: String,
+        payload: Data,
+        contentType: String,
+        state: DeliveryState,
+        attempts: Int,
+        createdAt: Date,
+        windowStart: Date,
+        dueAt: Date,
+        lastError: String? = nil,
+        lastReason: FailureReason? = nil,
+        receipt: String? = nil,
+        updatedAt: Date
+    ) {
+        self.id = id
+        self.eventId = eventId
+        self.channel = channel
+        self.notifierId = notifierId
+        self.recipient = recipient
+        self.reason = reason
+        self.destination = destination
+        self.payload = payload
+        self.contentType = contentType
+        self.state = state
+        self.attempts = attempts
+        self.createdAt = createdAt
+        self.windowStart = windowStart
+        self.dueAt = dueAt
+        self.lastError = lastError
+        self.lastReason = lastReason
+        self.receipt = receipt
+        self.updatedAt = updatedAt
+    }
+}
+
+/// A candidate left out of an event's audience, and why (`preference:never`, `actor_excluded`, …).
+public struct Suppression: Sendable, Hashable, Codable {
+    public var eventId: String
+    /// `user:u1`, `team:t1`, or a redacted address.
+    public var recipient: String
+    /// The channel concerned; nil when the candidate was dropped on every channel.
+    public var channel: Channel?
+    public var reason: String
+
+    public init(eventId: String, recipient: String, channel: Channel?, reason: String) {
+        self.eventId = eventId
+        self.recipient = recipient
+        self.channel = channel
+        self.reason = reason
+    }
+}
+
+/// One attempt as recorded in the store.
+public struct AttemptRecord: Sendable, Hashable {
+    public enum Result: String, Sendable, Hashable, Codable {
+        case delivered
+        case retry
+        case permanent
+    }
+
+    public var startedAt: Date
+    public var duration: TimeInterval
+    public var result: Result
+    public var reason: FailureReason?
+    public var status: Int?
+    /// Redacted detail.
+    public var detail: String
+
+    public init(
+        startedAt: Date,
+        duration: TimeInterval,
+        result: Result,
+        reason: FailureReason? = nil,
+        status: Int? = nil,
+        detail: String = ""
+    ) {
+        self.startedAt = startedAt
+        self.duration = duration
+        self.result = result
+        self.reason = reason
+        self.status = status
+        self.detail = detail
+    }
+}
+
+/// A state change of a leased delivery, written in batches by the send stage.
+public enum DeliveryUpdate: Sendable, Hashable {
+    /// Delivered, with the provider's receipt.
+    case delivered(id: Int64, attempt: AttemptRecord, receipt: String?)
+    /// Failed, retry at the given time.
+    case retry(id: Int64, attempt: AttemptRecord, at: Date)
+    /// Failed for good: dead letter.
+    case dead(id: Int64, attempt: AttemptRecord)
+    /// Not attempted (waiting for a rate-limit token, a paused destination, shutdown): due again at `until`,
+    /// with no attempt counted.
+    case deferred(id: Int64, until: Date)
+
+    /// The delivery concerned.
+    public var id: Int64 {
+        switch self {
+        case .delivered(let id, _, _), .retry(let id, _, _), .dead(let id, _), .deferred(let id, _): id
+        }
+    }
+}

@@ -1,0 +1,386 @@
+import Foundation
+
+/// Validates upstream input into events ready to store: field by field, naming each problem.
+public struct EventIntake: Sendable {
+    /// The largest accepted event, in bytes of JSON (SPEC §3.1: 256 KiB).
+    public static let defaultMaxEventBytes = 256 * 1024
+    /// The most events accepted in one batch.
+    public static let defaultMaxBatch = 10_000
+
+    public var catalog: Catalog
+    public var maxEventBytes: Int
+    public var maxBatch: Int
+
+    public init(
+        catalog: Catalog,
+        maxEventBytes: Int = EventIntake.defaultMaxEventBytes,
+        maxBatch: Int = EventIntake.defaultMaxBatch
+    ) {
+        self.catalog = catalog
+        self.maxEventBytes = maxEventBytes
+        self.maxBatch = maxBatch
+    }
+
+    /// Parses a document holding one event, a JSON array of events, `{"events": [...]}`, or JSON lines.
+    /// All or nothing: any problem in any event fails the whole document, listing every problem found.
+    public func parseDocument(_ data: Data, now: Date) throws(ValidationFailure) -> [NewEvent] {
+        let trimmed = data.drop(while: { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 })
+        guard !trimmed.isEmpty else {
+            throw ValidationFailure(
+                code: "VALIDATION_FAILED",
+                details: [FieldError(field: "body", message: "is empty")]
+            )
+        }
+        if let whole = try? JSONValue.parse(data) {
+            switch whole {
+            case .array(let elements):
+                return try parseBatch(elements.map { ($0, nil) }, prefix: "events", now: now)
+            case .object(let members) where members["events"] != nil && members["key"] == nil:
+                guard case .array(let elements) = members["events"]! else {
+                    throw ValidationFailure(
+                        code: "VALIDATION_FAILED",
+                        details: [FieldError(field: "events", message: "must be an array")]
+                    )
+                }
+                return try parseBatch(elements.map { ($0, nil) }, prefix: "events", now: now)
+            default:
+                return try parseBatch([(whole, data.count)], prefix: nil, now: now)
+            }
+        }
+        // Not one JSON document: read it as JSON lines, one event per non-blank line.
+        var items: [(JSONValue, Int?)] = []
+        var problems: [FieldError] = []
+        var lineNumber = 0
+        for line in data.split(separator: 0x0A, omittingEmptySubsequences: false) {
+            lineNumber += 1
+            let content = line.last == 0x0D ? line.dropLast() : line
+            if content.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            do {
+                items.append((try JSONValue.parse(Data(content)), content.count))
+            } catch {
+                problems.append(FieldError(field: "line \(lineNumber)", message: Self.describe(error)))
+            }
+        }
+        if !problems.isEmpty {
+            throw ValidationFailure(code: "INVALID_JSON", details: problems)
+        }
+        return try parseBatch(items, prefix: "events", now: now)
+    }
+
+    /// Validates already-parsed events; `prefix` names the array in field paths (`events[3].key`).
+    public func parseBatch(
+        _ items: [(JSONValue, Int?)],
+        prefix: String?,
+        now: Date
+    ) throws(ValidationFailure)
+        -> [NewEvent]
+    {
+        guard !items.isEmpty else {
+            throw ValidationFailure(
+                code: "VALIDATION_FAILED",
+                details: [FieldError(field: prefix ?? "body", message: "holds no event")]
+            )
+        }
+        guard items.count <= maxBatch else {
+            throw ValidationFailure(
+                code: "VALIDATION_FAILED",
+                details: [FieldError(field: prefix ?? "events", message: "holds more than \(maxBatch) events")]
+            )
+        }
+        var events: [NewEvent] = []
+        var problems: [FieldError] = []
+        var unknownKeyOnly = true
+        for (index, item) in items.enumerated() {
+            let path = prefix.map { "\($0)[\(index)]" }
+            switch validate(item.0, rawSize: item.1, path: path, now: now) {
+            case .success(let event): events.append(event)
+            case .failure(let failure):
+                if failure.code != "UNKNOWN_EVENT_KEY" { unknownKeyOnly = false }
+                problems.append(contentsOf: failure.details)
+            }
+        }
+        if !problems.isEmpty {
+            throw ValidationFailure(code: unknownKeyOnly ? "UNKNOWN_EVENT_KEY" : "VALIDATION_FAILED", details: problems)
+        }
+        return events
+    }
+
+    /// Validates one event object.
+    public func validate(
+        _ value: JSONValue,
+        rawSize: Int?,
+        path: String?,
+        now: Date
+    ) -> Result<
+        NewEvent, ValidationFailure
+    > {
+        var reader = FieldReader(path: path)
+        guard case .object(let members) = value else {
+            return .failure(
+                ValidationFailure(
+                    code: "VALIDATION_FAILED",
+                    details: [FieldError(field: path ?? "body", message: "must be a JSON object")]
+                )
+            )
+        }
+        let canonical: Data
+        do {
+            canonical = try value.canonicalData()
+        } catch {
+            return .failure(
+                ValidationFailure(
+                    code: "VALIDATION_FAILED",
+                    details: [FieldError(field: path ?? "body", message: "cannot be encoded")]
+                )
+            )
+        }
+        if max(rawSize ?? 0, canonical.count) > maxEventBytes {
+            return .failure(
+                ValidationFailure(
+                    code: "PAYLOAD_TOO_LARGE",
+                    details: [
+                        FieldError(field: path ?? "body", message: "is larger than \(maxEventBytes) bytes")
+                    ]
+                )
+            )
+        }
+        let known: Set<String> = [
+            "id", "key", "organization", "project", "actor", "issue", "data", "recipients", "occurredAt",
+        ]
+        for name in members.keys.sorted() where !known.contains(name) {
+            reader.fail(name, "is not a field of an event")
+        }
+
+        let id = reader.optionalString(members, "id")
+        if let id, let problem = Self.identifierProblem(id) { reader.fail("id", problem) }
+        let key = reader.requiredString(members, "key")
+        var entry: CatalogEntry?
+        var unknownKey = false
+        if let key {
+            entry = catalog.entry(for: key)
+            if entry == nil {
+                unknownKey = true
+                reader.fail("key", "\"\(key)\" is not in the catalog")
+            }
+        }
+        let organization = reader.requiredString(members, "organization")
+        let project = reader.optionalString(members, "project")
+        let actor = reader.actor(members["actor"])
+        let issue = reader.issue(members["issue"])
+        var data: [String: JSONValue] = [:]
+        switch members["data"] {
+        case nil, .null?: break
+        case .object(let object)?: data = object
+        case let other?: reader.fail("data", "must be an object, not \(other.typeName)")
+        }
+        let recipients = reader.recipients(members["recipients"])
+        var occurredAt = now
+        if let text = reader.optionalString(members, "occurredAt") {
+            if let date = Timestamp.parse(text) {
+                occurredAt = date
+            } else {
+                reader.fail("occurredAt", "must be an RFC 3339 date-time such as 2026-11-23T10:00:00Z")
+            }
+        }
+        if let entry, entry.audience == .explicit, recipients.isEmpty, !reader.hasProblem(at: "recipients") {
+            reader.fail("recipients", "must name at least one recipient for the custom key \"\(entry.key)\"")
+        }
+
+        if !reader.problems.isEmpty {
+            let onlyKey = unknownKey && reader.problems.count == 1
+            return .failure(
+                ValidationFailure(code: onlyKey ? "UNKNOWN_EVENT_KEY" : "VALIDATION_FAILED", details: reader.problems)
+            )
+        }
+        let event = Event(
+            id: id ?? EventID.generate(at: now),
+            key: key!,
+            organization: organization!,
+            project: project,
+            actor: actor,
+            issue: issue,
+            data: data,
+            recipients: recipients,
+            occurredAt: occurredAt
+        )
+        return .success(NewEvent(event: event, idempotencyKey: id, canonicalBody: canonical))
+    }
+
+    /// Client ids: 1–128 characters of letters, digits, `_`, `-`, `.`, `:`.
+    public static func identifierProblem(_ id: String) -> String? {
+        guard (1...128).contains(id.utf8.count) else { return "must be 1 to 128 characters" }
+        let ok = id.unicodeScalars.allSatisfy {
+            $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_-.:".unicodeScalars.contains($0))
+        }
+        return ok ? nil : "may contain only letters, digits, '_', '-', '.' and ':'"
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let decoding = error as? DecodingError {
+            switch decoding {
+            case .dataCorrupted(let context):
+                let underlying = (context.underlyingError as? NSError)?.userInfo[NSDebugDescriptionErrorKey]
+                return "is not valid JSON" + ((underlying as? String).map { " (\($0))" } ?? "")
+            default: return "is not valid JSON"
+            }
+        }
+        return "is not valid JSON"
+    }
+}
+
+/// Reads typed fields out of a JSON object, collecting problems with their full paths.
+struct FieldReader {
+    let path: String?
+    private(set) var problems: [FieldError] = []
+
+    init(path: String?) { self.path = path }
+
+    func field(_ name: String) -> String {
+        guard let path else { return name }
+        return name.hasPrefix("[") ? path + name : "\(path).\(name)"
+    }
+
+    mutating func fail(_ name: String, _ message: String) {
+        problems.append(FieldError(field: field(name), message: message))
+    }
+
+    func hasProblem(at name: String) -> Bool {
+        let full = field(name)
+        return problems.contains {
+            $0.field == full || $0.field.hasPrefix(full + "[") || $0.field.hasPrefix(full + ".")
+        }
+    }
+
+    mutating func requiredString(_ members: [String: JSONValue], _ name: String) -> String? {
+        switch members[name] {
+        case nil, .null?:
+            fail(name, "is required")
+            return nil
+        case .string(let value)?:
+            if value.isEmpty {
+                fail(name, "must not be empty")
+                return nil
+            }
+            return checked(value, name)
+        case let other?:
+            fail(name, "must be a string, not \(other.typeName)")
+            return nil
+        }
+    }
+
+    mutating func optionalString(_ members: [String: JSONValue], _ name: String) -> String? {
+        switch members[name] {
+        case nil, .null?: return nil
+        case .string(let value)?: return checked(value, name)
+        case let other?:
+            fail(name, "must be a string, not \(other.typeName)")
+            return nil
+        }
+    }
+
+    private mutating func checked(_ value: String, _ name: String) -> String? {
+        if value.unicodeScalars.contains(where: { $0.value == 0 }) {
+            fail(name, "must not contain NUL characters")
+            return nil
+        }
+        return value
+    }
+
+    mutating func actor(_ value: JSONValue?) -> Actor? {
+        switch value {
+        case nil, .null?: return nil
+        case .object(let members)?:
+            var nested = FieldReader(path: field("actor"))
+            let id = nested.requiredString(members, "id")
+            let name = nested.optionalString(members, "name")
+            problems.append(contentsOf: nested.problems)
+            return id.map { Actor(id: $0, name: name) }
+        case let other?:
+            fail("actor", "must be an object or null, not \(other.typeName)")
+            return nil
+        }
+    }
+
+    mutating func issue(_ value: JSONValue?) -> IssueReference? {
+        switch value {
+        case nil, .null?: return nil
+        case .object(let members)?:
+            var nested = FieldReader(path: field("issue"))
+            let id = nested.requiredString(members, "id")
+            let url = nested.optionalString(members, "url")
+            if let url, let problem = AddressValidator.urlProblem(url) { nested.fail("url", problem) }
+            let issue = IssueReference(
+                id: id ?? "",
+                shortId: nested.optionalString(members, "shortId"),
+                title: nested.optionalString(members, "title"),
+                url: url,
+                level: nested.optionalString(members, "level"),
+                culprit: nested.optionalString(members, "culprit"),
+                environment: nested.optionalString(members, "environment")
+            )
+            problems.append(contentsOf: nested.problems)
+            return id == nil ? nil : issue
+        case let other?:
+            fail("issue", "must be an object or null, not \(other.typeName)")
+            return nil
+        }
+    }
+
+    mutating func recipients(_ value: JSONValue?) -> [RecipientSpec] {
+        switch value {
+        case nil, .null?: return []
+        case .array(let elements)?:
+            if elements.count > 1000 {
+                fail("recipients", "holds more than 1000 recipients")
+                return []
+            }
+            var result: [RecipientSpec] = []
+            for (index, element) in elements.enumerated() {
+                let name = "recipients[\(index)]"
+                guard case .object(let members) = element else {
+                    fail(name, "must be an object, not \(element.typeName)")
+                    continue
+                }
+                var nested = FieldReader(path: field(name))
+                if members["user"] != nil {
+                    if let user = nested.requiredString(members, "user") { result.append(.user(user)) }
+                } else if members["team"] != nil {
+                    if let team = nested.requiredString(members, "team") { result.append(.team(team)) }
+                } else {
+                    let channelName = nested.requiredString(members, "channel")
+                    let address = nested.requiredString(members, "address")
+                    var notifier: Int?
+                    switch members["notifier"] {
+                    case nil, .null?: break
+                    case .number(let number)? where number.rounded() == number && number > 0 && number < 1e9:
+                        notifier = Int(number)
+                    case _?: nested.fail("notifier", "must be a positive integer notifier id")
+                    }
+                    if let channelName {
+                        if let channel = Channel(rawValue: channelName) {
+                            if let address {
+                                if let problem = AddressValidator.problem(with: address, on: channel) {
+                                    nested.fail("address", problem)
+                                } else {
+                                    result.append(.address(channel: channel, address: address, notifier: notifier))
+                                }
+                            }
+                        } else {
+                            let names = Channel.allCases.map(\.rawValue).joined(separator: ", ")
+                            nested.fail("channel", "\"\(channelName)\" is not a channel (\(names))")
+                        }
+                    }
+                }
+                for extra in members.keys.sorted()
+                where !["user", "team", "channel", "address", "notifier"].contains(extra) {
+                    nested.fail(extra, "is not a field of a recipient")
+                }
+                problems.append(contentsOf: nested.problems)
+            }
+            return result
+        case let other?:
+            fail("recipients", "must be an array, not \(other.typeName)")
+            return []
+        }
+    }
+}

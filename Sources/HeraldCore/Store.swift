@@ -1,0 +1,186 @@
+import Foundation
+
+/// Where an event stands.
+public enum EventState: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Stored, waiting for fan-out.
+    case accepted
+    /// Claimed by a fan-out stage until its lease expires.
+    case fanningOut
+    /// Deliveries created.
+    case fannedOut
+}
+
+/// The result of storing one event.
+public enum EnqueueResult: Sendable, Hashable {
+    /// Newly stored.
+    case accepted(eventId: String)
+    /// Seen before with an identical body: the original id, nothing stored.
+    case duplicate(eventId: String)
+
+    public var eventId: String {
+        switch self {
+        case .accepted(let id), .duplicate(let id): id
+        }
+    }
+}
+
+/// An event claimed for fan-out.
+public struct ClaimedEvent: Sendable, Hashable {
+    public var event: Event
+    /// When it was accepted.
+    public var acceptedAt: Date
+
+    public init(event: Event, acceptedAt: Date) {
+        self.event = event
+        self.acceptedAt = acceptedAt
+    }
+}
+
+/// Everything fan-out decided for one event; stored in one transaction with the event marked fanned out.
+public struct FanOutResult: Sendable, Hashable {
+    public var eventId: String
+    public var deliveries: [NewDelivery]
+    public var suppressions: [Suppression]
+
+    public init(eventId: String, deliveries: [NewDelivery], suppressions: [Suppression]) {
+        self.eventId = eventId
+        self.deliveries = deliveries
+        self.suppressions = suppressions
+    }
+}
+
+/// Counts for `herald status` and `/readyz`.
+public struct StoreStatus: Sendable, Hashable {
+    public var events: [EventState: Int]
+    public var deliveries: [DeliveryState: Int]
+    /// The due time of the oldest delivery waiting to be sent (pending or retrying).
+    public var oldestDue: Date?
+
+    public init(events: [EventState: Int], deliveries: [DeliveryState: Int], oldestDue: Date?) {
+        self.events = events
+        self.deliveries = deliveries
+        self.oldestDue = oldestDue
+    }
+}
+
+/// An event with everything that became of it, for `herald explain` and `GET /events/{id}`.
+public struct EventRecord: Sendable, Hashable {
+    public var event: Event
+    public var state: EventState
+    public var acceptedAt: Date
+    public var deliveries: [Delivery]
+    public var suppressions: [Suppression]
+
+    public init(
+        event: Event,
+        state: EventState,
+        acceptedAt: Date,
+        deliveries: [Delivery],
+        suppressions: [Suppression]
+    ) {
+        self.event = event
+        self.state = state
+        self.acceptedAt = acceptedAt
+        self.deliveries = deliveries
+        self.suppressions = suppressions
+    }
+}
+
+/// Retention periods (SPEC §13).
+public struct Retention: Sendable, Hashable {
+    public var delivered: TimeInterval
+    public var dead: TimeInterval
+    /// How long idempotency keys are remembered (SPEC §3.1: 7 days).
+    public var idempotency: TimeInterval
+
+    public init(
+        delivered: TimeInterval = 7 * 86400,
+        dead: TimeInterval = 30 * 86400,
+        idempotency: TimeInterval = 7 * 86400
+    ) {
+        self.delivered = delivered
+        self.dead = dead
+        self.idempotency = idempotency
+    }
+}
+
+/// What a prune removed.
+public struct PruneResult: Sendable, Hashable {
+    public var deliveries: Int
+    public var events: Int
+
+    public init(deliveries: Int, events: Int) {
+        self.deliveries = deliveries
+        self.events = events
+    }
+}
+
+/// Errors a store reports to its callers.
+public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// An idempotency key was seen with a different body (`events[index]`).
+    case idempotencyConflict(index: Int, key: String)
+    /// The store cannot take writes now (locked, disk full, I/O error); nothing was applied.
+    case unavailable(String)
+    /// A record that must exist does not.
+    case notFound(String)
+
+    public var description: String {
+        switch self {
+        case .idempotencyConflict(let index, let key):
+            "events[\(index)].id: \"\(key)\" was already used for a different event (IDEMPOTENCY_CONFLICT)"
+        case .unavailable(let reason): "store unavailable: \(reason)"
+        case .notFound(let what): "not found: \(what)"
+        }
+    }
+}
+
+/// Durable storage of events, deliveries and attempts. Every method is atomic: fully applied or not at all.
+public protocol Store: Sendable {
+    /// Applies pending schema migrations.
+    func migrate() async throws
+
+    /// Stores a batch of validated events in one transaction, honouring idempotency keys
+    /// (identical body: `.duplicate`; different body: `StoreError.idempotencyConflict`, nothing stored).
+    func enqueue(_ events: [NewEvent], now: Date) async throws -> [EnqueueResult]
+
+    /// Whether any event is waiting for fan-out at `now` (cheap; used to poll).
+    func hasClaimableEvents(now: Date) async throws -> Bool
+
+    /// Claims up to `limit` accepted events (or events whose fan-out lease expired), oldest first.
+    func claimEvents(limit: Int, now: Date, leaseUntil: Date) async throws -> [ClaimedEvent]
+
+    /// Stores the deliveries and suppressions of each event and marks it fanned out, all in one transaction.
+    func completeFanOut(_ results: [FanOutResult], now: Date) async throws
+
+    /// Claims up to `limit` deliveries that are due (pending, retry due, or lease expired), earliest first.
+    func claimDeliveries(limit: Int, now: Date, leaseUntil: Date) async throws -> [Delivery]
+
+    /// Applies a batch of state changes to leased deliveries, with their attempts, in one transaction.
+    func apply(_ updates: [DeliveryUpdate], now: Date) async throws
+
+    /// The earliest due time of a delivery waiting to be sent, if any.
+    func nextDeliveryDue() async throws -> Date?
+
+    /// Counts by state and the oldest due delivery.
+    func status(now: Date) async throws -> StoreStatus
+
+    /// Deliveries in `state` (all when nil), most recently updated first.
+    func deliveries(state: DeliveryState?, limit: Int) async throws -> [Delivery]
+
+    /// One delivery by id.
+    func delivery(id: Int64) async throws -> Delivery?
+
+    /// Puts dead letters back in the queue, due now with a fresh retry window: the given ids, or all when nil.
+    /// Returns how many were requeued; ids that are not dead letters are left alone.
+    func requeueDead(ids: [Int64]?, now: Date) async throws -> Int
+
+    /// The event with its deliveries and suppressions.
+    func eventRecord(id: String) async throws -> EventRecord?
+
+    /// Removes delivered and dead deliveries past retention, events left without deliveries, and old
+    /// idempotency keys.
+    func prune(now: Date, retention: Retention) async throws -> PruneResult
+
+    /// Closes the store.
+    func close() async throws
+}
