@@ -1,0 +1,275 @@
+import Foundation
+import HeraldCore
+
+/// The daemon's configuration file (SPEC §14), decoded into typed sections. Secrets are not kept here:
+/// fields ending in `File` or holding `${ENV_VAR}` are resolved by `SecretSource` when the notifiers are built.
+public struct HeraldConfiguration: Sendable, Decodable {
+    public var server: ServerSection?
+    public var store: StoreSection
+    public var worker: WorkerSection
+    public var log: LogSection
+    public var links: LinksSection
+    public var email: EmailDefaultsSection
+    public var defaults: [String: Int]
+    public var notifiers: [NotifierSection]
+    public var auth: AuthSection?
+    public var catalog: [CatalogSection]
+    public var retention: RetentionSection
+
+    /// The directory relative paths in the file are resolved against.
+    public var baseDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+
+    enum CodingKeys: String, CodingKey {
+        case server, store, worker, log, links, email, defaults, notifiers, auth, catalog, retention
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        server = try container.decodeIfPresent(ServerSection.self, forKey: .server)
+        store = try container.decode(StoreSection.self, forKey: .store)
+        worker = try container.decodeIfPresent(WorkerSection.self, forKey: .worker) ?? WorkerSection()
+        log = try container.decodeIfPresent(LogSection.self, forKey: .log) ?? LogSection()
+        links = try container.decodeIfPresent(LinksSection.self, forKey: .links) ?? LinksSection()
+        email = try container.decodeIfPresent(EmailDefaultsSection.self, forKey: .email) ?? EmailDefaultsSection()
+        defaults = try container.decodeIfPresent([String: Int].self, forKey: .defaults) ?? [:]
+        notifiers = try container.decodeIfPresent([NotifierSection].self, forKey: .notifiers) ?? []
+        auth = try container.decodeIfPresent(AuthSection.self, forKey: .auth)
+        catalog = try container.decodeIfPresent([CatalogSection].self, forKey: .catalog) ?? []
+        retention = try container.decodeIfPresent(RetentionSection.self, forKey: .retention) ?? RetentionSection()
+    }
+
+    /// Resolves `path` against the configuration file's directory.
+    public func resolvePath(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        return baseDirectory.appendingPathComponent(path).standardizedFileURL.path
+    }
+}
+
+/// `server`: the API listeners (used by the HTTP API).
+public struct ServerSection: Sendable, Decodable {
+    public var listen: String?
+    public var metricsListen: String?
+}
+
+/// `store`: where the queue lives.
+public struct StoreSection: Sendable, Decodable {
+    public struct SQLite: Sendable, Decodable {
+        public var path: String
+        /// Seconds a writer waits for a lock before giving up.
+        public var busyTimeoutSeconds: Double?
+    }
+
+    public struct Postgres: Sendable, Decodable {
+        public var url: String
+    }
+
+    public var sqlite: SQLite?
+    public var postgres: Postgres?
+}
+
+/// `worker`: concurrency, batches, leases.
+public struct WorkerSection: Sendable, Decodable {
+    public var concurrency: Int = 256
+    public var leaseSeconds: Double = 60
+    public var batchSize: Int = 256
+    /// How often the fan-out stage looks for events written by other processes, in milliseconds.
+    public var pollMilliseconds: Double = 2
+    /// How long shutdown waits for transfers in flight, in seconds.
+    public var shutdownSeconds: Double = 10
+    /// SPEC §6.3: how many recently active members an ownerless alert falls through to.
+    public var fallthroughLimit: Int = 20
+    /// Per-attempt connect timeout, seconds (SPEC §10: 5).
+    public var connectTimeoutSeconds: Double = 5
+    /// Per-attempt total timeout, seconds (SPEC §10: 15).
+    public var requestTimeoutSeconds: Double = 15
+    /// Connections per provider host.
+    public var maxHostConnections: Int = 8
+
+    init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case concurrency, leaseSeconds, batchSize, pollMilliseconds, shutdownSeconds, fallthroughLimit
+        case connectTimeoutSeconds, requestTimeoutSeconds, maxHostConnections
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        concurrency = try container.decodeIfPresent(Int.self, forKey: .concurrency) ?? 256
+        leaseSeconds = try container.decodeIfPresent(Double.self, forKey: .leaseSeconds) ?? 60
+        batchSize = try container.decodeIfPresent(Int.self, forKey: .batchSize) ?? 256
+        pollMilliseconds = try container.decodeIfPresent(Double.self, forKey: .pollMilliseconds) ?? 2
+        shutdownSeconds = try container.decodeIfPresent(Double.self, forKey: .shutdownSeconds) ?? 10
+        fallthroughLimit = try container.decodeIfPresent(Int.self, forKey: .fallthroughLimit) ?? 20
+        connectTimeoutSeconds = try container.decodeIfPresent(Double.self, forKey: .connectTimeoutSeconds) ?? 5
+        requestTimeoutSeconds = try container.decodeIfPresent(Double.self, forKey: .requestTimeoutSeconds) ?? 15
+        maxHostConnections = try container.decodeIfPresent(Int.self, forKey: .maxHostConnections) ?? 8
+    }
+}
+
+/// `log`: level and format.
+public struct LogSection: Sendable, Decodable {
+    public var level: String = "info"
+    public var format: String = "logfmt"
+
+    init() {}
+
+    enum CodingKeys: String, CodingKey { case level, format }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        level = try container.decodeIfPresent(String.self, forKey: .level) ?? "info"
+        format = try container.decodeIfPresent(String.self, forKey: .format) ?? "logfmt"
+    }
+}
+
+/// `links`: where rendered messages point.
+public struct LinksSection: Sendable, Decodable {
+    /// The notification settings page, `{key}` standing for the event key.
+    public var settingsURL: String?
+}
+
+/// `email`: message defaults.
+public struct EmailDefaultsSection: Sendable, Decodable {
+    public var subjectPrefix: String = "[Herald]"
+
+    init() {}
+
+    enum CodingKeys: String, CodingKey { case subjectPrefix }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        subjectPrefix = try container.decodeIfPresent(String.self, forKey: .subjectPrefix) ?? "[Herald]"
+    }
+}
+
+/// One entry of `notifiers`.
+public struct NotifierSection: Sendable, Decodable {
+    public var id: Int
+    public var name: String
+    public var channel: String
+    public var email: EmailConnectionSection?
+    public var slack: SlackConnectionSection?
+    public var pagerduty: PagerDutyConnectionSection?
+    public var msteams: MSTeamsConnectionSection?
+    public var sms: SMSConnectionSection?
+    public var webhook: WebhookConnectionSection?
+    public var rateLimit: RateLimitSection?
+    public var retry: RetrySection?
+}
+
+/// `notifiers[].email`.
+public struct EmailConnectionSection: Sendable, Decodable {
+    public var url: String
+    public var username: String?
+    public var password: String?
+    public var passwordFile: String?
+    public var from: String
+    public var allowInsecure: Bool?
+}
+
+/// `notifiers[].slack`.
+public struct SlackConnectionSection: Sendable, Decodable {
+    public var apiURL: String?
+    public var token: String?
+    public var tokenFile: String?
+}
+
+/// `notifiers[].pagerduty`.
+public struct PagerDutyConnectionSection: Sendable, Decodable {
+    public var eventsURL: String?
+}
+
+/// `notifiers[].msteams`.
+public struct MSTeamsConnectionSection: Sendable, Decodable {
+    public var allowLegacyConnectors: Bool?
+}
+
+/// `notifiers[].sms` (Twilio-compatible).
+public struct SMSConnectionSection: Sendable, Decodable {
+    public var apiURL: String?
+    public var accountSid: String
+    public var authToken: String?
+    public var authTokenFile: String?
+    public var from: String?
+    public var messagingServiceSid: String?
+    public var segmentBudget: Int?
+}
+
+/// `notifiers[].webhook`.
+public struct WebhookConnectionSection: Sendable, Decodable {
+    public var signingSecret: String?
+    public var signingSecretFile: String?
+}
+
+/// `notifiers[].rateLimit`: per destination; `perSecond: 0` turns pacing off.
+public struct RateLimitSection: Sendable, Decodable {
+    public var perSecond: Double
+    public var burst: Int?
+}
+
+/// `notifiers[].retry`: overrides of the channel's retry limits.
+public struct RetrySection: Sendable, Decodable {
+    public var maxAttempts: Int?
+    public var maxAge: String?
+}
+
+/// `auth` (used by the HTTP API).
+public struct AuthSection: Sendable, Decodable {
+    public struct Token: Sendable, Decodable {
+        public var name: String
+        public var sha256: String
+        public var scopes: [String]
+    }
+
+    public struct JWT: Sendable, Decodable {
+        public var hs256Secret: String?
+        public var hs256SecretFile: String?
+        public var ed25519PublicKey: String?
+        public var ed25519PublicKeyFile: String?
+    }
+
+    public var tokens: [Token]?
+    public var jwt: JWT?
+    public var preferencesPerMinute: Int?
+}
+
+/// One entry of `catalog`: a custom event key.
+public struct CatalogSection: Sendable, Decodable {
+    public var key: String
+    public var type: String
+    public var description: String?
+    public var defaults: [String: Bool]?
+    public var critical: Bool?
+}
+
+/// `retention`: durations such as `7d`, `12h`, `30m`.
+public struct RetentionSection: Sendable, Decodable {
+    public var delivered: String = "7d"
+    public var dead: String = "30d"
+
+    init() {}
+
+    enum CodingKeys: String, CodingKey { case delivered, dead }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        delivered = try container.decodeIfPresent(String.self, forKey: .delivered) ?? "7d"
+        dead = try container.decodeIfPresent(String.self, forKey: .dead) ?? "30d"
+    }
+}
+
+/// Parses durations: `90s`, `30m`, `12h`, `7d`, `1w`.
+public enum DurationText {
+    public static func seconds(_ text: String) -> TimeInterval? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard let unit = trimmed.last, let number = Double(trimmed.dropLast()), number >= 0 else { return nil }
+        switch unit {
+        case "s": return number
+        case "m": return number * 60
+        case "h": return number * 3600
+        case "d": return number * 86400
+        case "w": return number * 7 * 86400
+        default: return nil
+        }
+    }
+}

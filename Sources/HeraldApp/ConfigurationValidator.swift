@@ -1,0 +1,312 @@
+import Foundation
+import HeraldCore
+
+/// Checks a decoded configuration and resolves its secrets, collecting every problem with its path.
+struct ConfigurationValidator {
+    let configuration: HeraldConfiguration
+    let environment: [String: String]
+    private(set) var problems: [FieldError] = []
+    private(set) var secrets: [String: String] = [:]
+    private(set) var catalog = Catalog()
+    private(set) var retention = Retention()
+
+    init(configuration: HeraldConfiguration, environment: [String: String]) {
+        self.configuration = configuration
+        self.environment = environment
+    }
+
+    private mutating func fail(_ field: String, _ message: String) {
+        problems.append(FieldError(field: field, message: message))
+    }
+
+    mutating func validate() {
+        validateStore()
+        validateWorker()
+        validateLog()
+        if let url = configuration.links.settingsURL, let problem = AddressValidator.urlProblem(url) {
+            fail("links.settingsURL", problem)
+        }
+        validateNotifiers()
+        validateDefaults()
+        validateCatalog()
+        validateRetention()
+        validateAuth()
+    }
+
+    private mutating func validateStore() {
+        let store = configuration.store
+        switch (store.sqlite, store.postgres) {
+        case (nil, nil): fail("store", "must configure sqlite (postgres comes later)")
+        case (_?, _?): fail("store", "must configure exactly one of sqlite and postgres")
+        case (nil, _?): fail("store.postgres", "is not supported by this version; use store.sqlite")
+        case (let sqlite?, nil):
+            if sqlite.path.isEmpty { fail("store.sqlite.path", "must not be empty") }
+            if let timeout = sqlite.busyTimeoutSeconds, !(0...600).contains(timeout) {
+                fail("store.sqlite.busyTimeoutSeconds", "must be between 0 and 600")
+            }
+        }
+    }
+
+    private mutating func validateWorker() {
+        let worker = configuration.worker
+        if !(1...10_000).contains(worker.concurrency) { fail("worker.concurrency", "must be between 1 and 10000") }
+        if !(5...3600).contains(worker.leaseSeconds) { fail("worker.leaseSeconds", "must be between 5 and 3600") }
+        if !(1...10_000).contains(worker.batchSize) { fail("worker.batchSize", "must be between 1 and 10000") }
+        if !(0.1...10_000).contains(worker.pollMilliseconds) {
+            fail("worker.pollMilliseconds", "must be between 0.1 and 10000")
+        }
+        if !(0...600).contains(worker.shutdownSeconds) { fail("worker.shutdownSeconds", "must be between 0 and 600") }
+        if !(1...10_000).contains(worker.fallthroughLimit) {
+            fail("worker.fallthroughLimit", "must be between 1 and 10000")
+        }
+        if !(0.1...300).contains(worker.connectTimeoutSeconds) {
+            fail("worker.connectTimeoutSeconds", "must be between 0.1 and 300")
+        }
+        if !(0.1...3600).contains(worker.requestTimeoutSeconds) {
+            fail("worker.requestTimeoutSeconds", "must be between 0.1 and 3600")
+        }
+        if !(1...1000).contains(worker.maxHostConnections) {
+            fail("worker.maxHostConnections", "must be between 1 and 1000")
+        }
+    }
+
+    private mutating func validateLog() {
+        if LogLevelName.parse(configuration.log.level) == nil {
+            fail("log.level", "unsupported level \"\(configuration.log.level)\" (trace, debug, info, warning, error)")
+        }
+        if !["logfmt", "json"].contains(configuration.log.format) {
+            fail("log.format", "unsupported format \"\(configuration.log.format)\" (logfmt, json)")
+        }
+    }
+
+    private mutating func validateNotifiers() {
+        var ids = Set<Int>()
+        var names = Set<String>()
+        for (index, notifier) in configuration.notifiers.enumerated() {
+            let path = "notifiers[\(index)]"
+            if notifier.id <= 0 { fail("\(path).id", "must be a positive integer") }
+            if !ids.insert(notifier.id).inserted { fail("\(path).id", "duplicates notifier id \(notifier.id)") }
+            if notifier.name.isEmpty { fail("\(path).name", "must not be empty") }
+            if !names.insert(notifier.name).inserted {
+                fail("\(path).name", "duplicates notifier \"\(notifier.name)\"")
+            }
+            guard let channel = Channel(rawValue: notifier.channel) else {
+                let names = Channel.allCases.map(\.rawValue).joined(separator: ", ")
+                fail("\(path).channel", "unsupported channel \"\(notifier.channel)\" (\(names))")
+                continue
+            }
+            let sections: [(Channel, Bool)] = [
+                (.email, notifier.email != nil), (.slack, notifier.slack != nil),
+                (.pagerduty, notifier.pagerduty != nil), (.msteams, notifier.msteams != nil),
+                (.sms, notifier.sms != nil), (.webhook, notifier.webhook != nil),
+            ]
+            for (other, present) in sections where present && other != channel {
+                fail("\(path).\(other.rawValue)", "does not belong to a notifier of channel \(channel.rawValue)")
+            }
+            switch channel {
+            case .email:
+                guard let email = notifier.email else {
+                    fail("\(path).email", "is required for channel email")
+                    continue
+                }
+                let lower = email.url.lowercased()
+                if let scheme = lower.split(separator: ":").first, !["smtp", "smtps"].contains(String(scheme)) {
+                    fail("\(path).email.url", "unsupported scheme \"\(scheme)\" (smtp, smtps)")
+                } else if !lower.contains("://") {
+                    fail("\(path).email.url", "must be an smtp:// or smtps:// URL")
+                }
+                if email.from.isEmpty { fail("\(path).email.from", "must not be empty") }
+                if email.from.contains("\r") || email.from.contains("\n") {
+                    fail("\(path).email.from", "must not contain CR or LF")
+                }
+                resolveSecret(value: email.password, file: email.passwordFile, path: "\(path).email.password")
+            case .slack:
+                let slack = notifier.slack ?? SlackConnectionSection()
+                if let api = slack.apiURL, let problem = AddressValidator.urlProblem(api) {
+                    fail("\(path).slack.apiURL", problem)
+                }
+                resolveSecret(value: slack.token, file: slack.tokenFile, path: "\(path).slack.token")
+            case .pagerduty:
+                if let url = notifier.pagerduty?.eventsURL, let problem = AddressValidator.urlProblem(url) {
+                    fail("\(path).pagerduty.eventsURL", problem)
+                }
+            case .msteams:
+                break
+            case .sms:
+                guard let sms = notifier.sms else {
+                    fail("\(path).sms", "is required for channel sms")
+                    continue
+                }
+                if let api = sms.apiURL, let problem = AddressValidator.urlProblem(api) {
+                    fail("\(path).sms.apiURL", problem)
+                }
+                if sms.accountSid.isEmpty { fail("\(path).sms.accountSid", "must not be empty") }
+                switch (sms.from, sms.messagingServiceSid) {
+                case (nil, nil): fail("\(path).sms.from", "is required unless messagingServiceSid is set")
+                case (let from?, _):
+                    if let problem = AddressValidator.phoneProblem(from) { fail("\(path).sms.from", problem) }
+                default: break
+                }
+                if let budget = sms.segmentBudget, !(1...10).contains(budget) {
+                    fail("\(path).sms.segmentBudget", "must be between 1 and 10")
+                }
+                resolveSecret(
+                    value: sms.authToken,
+                    file: sms.authTokenFile,
+                    path: "\(path).sms.authToken",
+                    required: true
+                )
+            case .webhook:
+                let webhook = notifier.webhook ?? WebhookConnectionSection()
+                resolveSecret(
+                    value: webhook.signingSecret,
+                    file: webhook.signingSecretFile,
+                    path: "\(path).webhook.signingSecret"
+                )
+            }
+            if let rate = notifier.rateLimit {
+                if rate.perSecond < 0 {
+                    fail("\(path).rateLimit.perSecond", "must not be negative (0 turns pacing off)")
+                }
+                if let burst = rate.burst, burst < 1 { fail("\(path).rateLimit.burst", "must be at least 1") }
+            }
+            if let retry = notifier.retry {
+                if let attempts = retry.maxAttempts, !(1...100).contains(attempts) {
+                    fail("\(path).retry.maxAttempts", "must be between 1 and 100")
+                }
+                if let age = retry.maxAge, DurationText.seconds(age) == nil {
+                    fail("\(path).retry.maxAge", "must be a duration such as 30m, 4h or 1d")
+                }
+            }
+        }
+    }
+
+    private mutating func validateDefaults() {
+        for (name, id) in configuration.defaults.sorted(by: { $0.key < $1.key }) {
+            guard let channel = Channel(rawValue: name) else {
+                fail("defaults.\(name)", "is not a channel")
+                continue
+            }
+            guard let notifier = configuration.notifiers.first(where: { $0.id == id }) else {
+                fail("defaults.\(name)", "names notifier \(id), which is not configured")
+                continue
+            }
+            if notifier.channel != channel.rawValue {
+                fail("defaults.\(name)", "names notifier \(id), which is a \(notifier.channel) notifier")
+            }
+        }
+    }
+
+    private mutating func validateCatalog() {
+        var custom: [CatalogEntry] = []
+        var keys = Set<String>()
+        for (index, section) in configuration.catalog.enumerated() {
+            let path = "catalog[\(index)]"
+            if let problem = Catalog.validateKey(section.key) {
+                fail("\(path).key", problem)
+                continue
+            }
+            if Catalog.isBuiltIn(section.key) {
+                fail("\(path).key", "\"\(section.key)\" is a built-in key")
+                continue
+            }
+            if !keys.insert(section.key).inserted { fail("\(path).key", "duplicates \"\(section.key)\"") }
+            if section.type.isEmpty { fail("\(path).type", "must not be empty") }
+            var defaults: [Channel: Bool] = [:]
+            for (name, enabled) in section.defaults ?? [:] {
+                if let channel = Channel(rawValue: name) {
+                    defaults[channel] = enabled
+                } else {
+                    fail("\(path).defaults.\(name)", "is not a channel")
+                }
+            }
+            custom.append(
+                CatalogEntry(
+                    key: section.key,
+                    type: NotificationType(section.type),
+                    description: section.description ?? section.key,
+                    defaults: defaults,
+                    critical: section.critical ?? false,
+                    builtIn: false,
+                    audience: .explicit
+                )
+            )
+        }
+        catalog = Catalog(custom: custom)
+    }
+
+    private mutating func validateRetention() {
+        let delivered = DurationText.seconds(configuration.retention.delivered)
+        let dead = DurationText.seconds(configuration.retention.dead)
+        if delivered == nil { fail("retention.delivered", "must be a duration such as 7d or 12h") }
+        if dead == nil { fail("retention.dead", "must be a duration such as 30d") }
+        retention = Retention(delivered: delivered ?? 7 * 86400, dead: dead ?? 30 * 86400)
+    }
+
+    private mutating func validateAuth() {
+        guard let auth = configuration.auth else { return }
+        for (index, token) in (auth.tokens ?? []).enumerated() {
+            let path = "auth.tokens[\(index)]"
+            let hex = token.sha256.lowercased()
+            if hex.count != 64 || !hex.allSatisfy({ $0.isHexDigit }) {
+                fail("\(path).sha256", "must be 64 hexadecimal characters (the SHA-256 of the token)")
+            }
+            let scopes = [
+                "events:write", "directory:write", "preferences:read", "preferences:write", "settings:write", "admin",
+            ]
+            for scope in token.scopes where !scopes.contains(scope) {
+                fail("\(path).scopes", "unknown scope \"\(scope)\"")
+            }
+        }
+        if let jwt = auth.jwt {
+            resolveSecret(value: jwt.hs256Secret, file: jwt.hs256SecretFile, path: "auth.jwt.hs256Secret")
+        }
+        if let limit = auth.preferencesPerMinute, limit < 1 {
+            fail("auth.preferencesPerMinute", "must be at least 1")
+        }
+    }
+
+    /// Resolves a secret given literally as `${ENV}` or through a file; a literal secret in the file is refused.
+    private mutating func resolveSecret(value: String?, file: String?, path: String, required: Bool = false) {
+        switch (value, file) {
+        case (nil, nil):
+            if required { fail(path, "is required (use \(path.split(separator: ".").last ?? "")File or ${ENV_VAR})") }
+        case (_?, _?):
+            fail(path, "set either the value or its File twin, not both")
+        case (let value?, nil):
+            guard value.hasPrefix("${"), value.hasSuffix("}"), value.count > 3 else {
+                fail(
+                    path,
+                    "must not hold the secret itself; use \(path.split(separator: ".").last ?? "")File or ${ENV_VAR}"
+                )
+                return
+            }
+            let name = String(value.dropFirst(2).dropLast())
+            guard let resolved = environment[name], !resolved.isEmpty else {
+                fail(path, "environment variable \(name) is not set")
+                return
+            }
+            secrets[path] = resolved
+        case (nil, let file?):
+            let resolvedPath = configuration.resolvePath(file)
+            do {
+                let text = try String(contentsOfFile: resolvedPath, encoding: .utf8)
+                let secret = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                if secret.isEmpty {
+                    fail(path + "File", "\"\(resolvedPath)\" is empty")
+                } else {
+                    secrets[path] = secret
+                }
+            } catch {
+                fail(path + "File", "cannot read \"\(resolvedPath)\" (\(ConfigurationLoader.describe(error)))")
+            }
+        }
+    }
+}
+
+/// Log level names of the configuration.
+enum LogLevelName {
+    static func parse(_ name: String) -> String? {
+        ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(name) ? name : nil
+    }
+}

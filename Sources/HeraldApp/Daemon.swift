@@ -1,0 +1,292 @@
+import Foundation
+import HeraldCore
+import HeraldCurl
+import HeraldSQLite
+import HeraldWorker
+import Logging
+import ServiceLifecycle
+
+/// The running parts of a daemon, built by `buildServices` from a configuration; `main` and tests build the
+/// same graph.
+public final class DaemonComponents: Sendable {
+    public let store: any Store
+    public let transport: CurlTransport
+    public let fanOut: FanOutStage
+    public let send: SendStage
+    public let counters: WorkerCounters
+    public let logger: Logger
+    let logLevel: LogLevelBox
+    let output: LogOutput
+    let services: [ServiceGroupConfiguration.ServiceConfiguration]
+
+    init(
+        store: any Store,
+        transport: CurlTransport,
+        fanOut: FanOutStage,
+        send: SendStage,
+        counters: WorkerCounters,
+        logger: Logger,
+        logLevel: LogLevelBox,
+        output: LogOutput,
+        services: [ServiceGroupConfiguration.ServiceConfiguration]
+    ) {
+        self.store = store
+        self.transport = transport
+        self.fanOut = fanOut
+        self.send = send
+        self.counters = counters
+        self.logger = logger
+        self.logLevel = logLevel
+        self.output = output
+        self.services = services
+    }
+
+    /// Re-reads the configuration file: notifiers, catalog, secrets and log level change; an invalid file is
+    /// refused with every problem logged, and the running configuration stays.
+    public func reload(path: String) {
+        do {
+            let loaded = try ConfigurationLoader.load(path: path)
+            let providers = try ProviderFactory.makeProviders(loaded)
+            output.setSecrets(loaded.secretValues)
+            send.replaceProviders(providers)
+            fanOut.replacePlanner(Daemon.planner(loaded, providers: providers))
+            if let level = Logger.Level(rawValue: loaded.configuration.log.level) { logLevel.value = level }
+            logger.info("configuration reloaded", metadata: ["notifiers": "\(providers.all.count)"])
+        } catch {
+            for problem in error.problems {
+                logger.error(
+                    "configuration reload refused; keeping the running configuration",
+                    metadata: ["field": "\(problem.field)", "error": "\(problem.message)"]
+                )
+            }
+        }
+    }
+}
+
+/// Composition root of `herald serve`.
+public enum Daemon {
+    /// The fan-out planner for a configuration.
+    static func planner(_ loaded: LoadedConfiguration, providers: ProviderSet) -> FanOutPlanner {
+        FanOutPlanner(
+            catalog: loaded.catalog,
+            providers: providers,
+            settingsURLTemplate: loaded.configuration.links.settingsURL,
+            subjectPrefix: loaded.configuration.email.subjectPrefix
+        )
+    }
+
+    /// Opens the store named by the configuration and applies migrations.
+    public static func openStore(_ loaded: LoadedConfiguration) async throws -> any Store {
+        guard let sqlite = loaded.configuration.store.sqlite else {
+            throw ConfigurationError(problems: [FieldError(field: "store", message: "no supported store configured")])
+        }
+        let store = try SQLiteStore(
+            path: loaded.configuration.resolvePath(sqlite.path),
+            busyTimeout: sqlite.busyTimeoutSeconds ?? 5
+        )
+        try await store.migrate()
+        return store
+    }
+
+    /// Builds every service of the daemon over an open store.
+    public static func buildServices(
+        loaded: LoadedConfiguration,
+        configPath: String,
+        store: any Store,
+        output: LogOutput,
+        clock: any WallClock = SystemWallClock(),
+        notifier: SystemdNotifier = SystemdNotifier(),
+        statsInterval: Duration = .seconds(60)
+    ) throws -> DaemonComponents {
+        let configuration = loaded.configuration
+        let level = LogLevelBox(Logger.Level(rawValue: configuration.log.level) ?? .info)
+        let logger = makeLogger(label: "herald", configuration: configuration, level: level, output: output)
+        output.setSecrets(loaded.secretValues)
+        let providers = try ProviderFactory.makeProviders(loaded)
+        let transport = CurlTransport(maxHostConnections: configuration.worker.maxHostConnections)
+        let counters = WorkerCounters()
+        let sendDoorbell = Doorbell()
+        let worker = configuration.worker
+        let send = SendStage(
+            store: store,
+            providers: providers,
+            http: TimeoutApplyingTransport(
+                base: transport,
+                connectTimeout: worker.connectTimeoutSeconds,
+                totalTimeout: worker.requestTimeoutSeconds
+            ),
+            mail: transport,
+            clock: clock,
+            configuration: SendConfiguration(
+                concurrency: worker.concurrency,
+                batchSize: worker.batchSize,
+                leaseDuration: worker.leaseSeconds,
+                shutdownDeadline: .milliseconds(Int64(worker.shutdownSeconds * 1000))
+            ),
+            logger: logger,
+            doorbell: sendDoorbell,
+            counters: counters
+        )
+        let fanOut = FanOutStage(
+            store: store,
+            planner: planner(loaded, providers: providers),
+            clock: clock,
+            configuration: FanOutConfiguration(
+                batchSize: worker.batchSize,
+                leaseDuration: worker.leaseSeconds,
+                idlePoll: .microseconds(Int64(worker.pollMilliseconds * 1000))
+            ),
+            logger: logger,
+            sendDoorbell: sendDoorbell,
+            counters: counters
+        )
+
+        func entry(_ service: any Service, _ name: String) -> ServiceGroupConfiguration.ServiceConfiguration {
+            // A stage that returns has finished its shutdown work: the group shuts down gracefully, never cancels.
+            ServiceGroupConfiguration.ServiceConfiguration(
+                service: service,
+                successTerminationBehavior: .gracefullyShutdownGroup,
+                failureTerminationBehavior: .gracefullyShutdownGroup,
+                serviceName: name
+            )
+        }
+        typealias Entry = ServiceGroupConfiguration.ServiceConfiguration
+        var services: [Entry] = []
+        if let interval = notifier.watchdogInterval {
+            services.append(
+                entry(WatchdogService(notifier: notifier, interval: interval), "watchdog")
+            )
+        }
+        services.append(entry(send, "send"))
+        services.append(entry(fanOut, "fan-out"))
+        services.append(
+            entry(
+                MaintenanceService(
+                    store: store,
+                    counters: counters,
+                    retention: loaded.retention,
+                    logger: logger,
+                    clock: clock,
+                    statsInterval: statsInterval
+                ),
+                "maintenance"
+            )
+        )
+        let components = DaemonComponents(
+            store: store,
+            transport: transport,
+            fanOut: fanOut,
+            send: send,
+            counters: counters,
+            logger: logger,
+            logLevel: level,
+            output: output,
+            services: services
+        )
+        return DaemonComponents(
+            store: store,
+            transport: transport,
+            fanOut: fanOut,
+            send: send,
+            counters: counters,
+            logger: logger,
+            logLevel: level,
+            output: output,
+            services: services + [
+                entry(ReloadService(path: configPath, daemon: components), "reload"),
+                entry(
+                    ReadinessService(
+                        notifier: notifier,
+                        logger: logger,
+                        status: "delivering with \(providers.all.count) notifiers"
+                    ),
+                    "readiness"
+                ),
+            ]
+        )
+    }
+
+    /// A logger writing in the configured format.
+    static func makeLogger(
+        label: String,
+        configuration: HeraldConfiguration,
+        level: LogLevelBox,
+        output: LogOutput
+    )
+        -> Logger
+    {
+        let format = HeraldLogHandler.Format(rawValue: configuration.log.format) ?? .logfmt
+        let journald = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil
+        return Logger(label: label) { label in
+            HeraldLogHandler(label: label, level: level, format: format, output: output, includeTimestamp: !journald)
+        }
+    }
+
+    /// Runs `herald serve` until SIGTERM/SIGINT; returns the process exit code.
+    public static func serve(configPath: String) async -> Int32 {
+        let loaded: LoadedConfiguration
+        do {
+            loaded = try ConfigurationLoader.load(path: configPath)
+        } catch {
+            CommandOutput.failure("invalid configuration \(configPath): \(error.problems.first.map { "\($0)" } ?? "")")
+            for problem in error.problems.dropFirst() { CommandOutput.error("  \(problem)") }
+            return 2
+        }
+        let output = LogOutput.standardOutput(secrets: loaded.secretValues)
+        let store: any Store
+        do {
+            store = try await openStore(loaded)
+        } catch {
+            CommandOutput.failure("cannot open the store: \(error)")
+            return 1
+        }
+        let components: DaemonComponents
+        do {
+            components = try buildServices(loaded: loaded, configPath: configPath, store: store, output: output)
+        } catch {
+            CommandOutput.failure("\(error)")
+            return 2
+        }
+        let logger = components.logger
+        logger.info(
+            "herald starting",
+            metadata: ["version": "\(HeraldVersion.current)", "config": "\(configPath)", "pid": "\(getpid())"]
+        )
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: components.services,
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        var exitCode: Int32 = 0
+        do {
+            try await group.run()
+        } catch {
+            logger.error("service group failed", metadata: ["error": "\(error)"])
+            exitCode = 1
+        }
+        components.transport.shutdown()
+        do {
+            try await store.close()
+        } catch {
+            logger.error("closing the store failed", metadata: ["error": "\(error)"])
+        }
+        logger.info("herald stopped")
+        return exitCode
+    }
+}
+
+/// Applies the configured per-attempt timeouts to every request.
+struct TimeoutApplyingTransport: HTTPTransport {
+    let base: any HTTPTransport
+    let connectTimeout: TimeInterval
+    let totalTimeout: TimeInterval
+
+    func send(_ request: HTTPRequest) async -> TransportResult {
+        var request = request
+        request.connectTimeout = connectTimeout
+        request.totalTimeout = totalTimeout
+        return await base.send(request)
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import HeraldCore
+import HeraldProviders
+
+/// Builds one provider per configured notifier, with its secrets.
+public enum ProviderFactory {
+    /// Every notifier of the configuration, as providers; refuses channels this build cannot deliver to.
+    public static func makeProviders(_ loaded: LoadedConfiguration) throws(ConfigurationError) -> ProviderSet {
+        var providers: [any Provider] = []
+        var problems: [FieldError] = []
+        for (index, section) in loaded.configuration.notifiers.enumerated() {
+            let path = "notifiers[\(index)]"
+            guard let channel = Channel(rawValue: section.channel) else { continue }
+            let info = NotifierInfo(
+                id: section.id,
+                name: section.name,
+                channel: channel,
+                rateLimit: section.rateLimit.map {
+                    RateLimit(perSecond: $0.perSecond, burst: $0.burst ?? max(1, Int($0.perSecond.rounded(.up))))
+                },
+                retryLimits: section.retry.map { retry in
+                    let defaults = RetryLimits.defaults(for: channel)
+                    return RetryLimits(
+                        maxAttempts: retry.maxAttempts ?? defaults.maxAttempts,
+                        maxAge: retry.maxAge.flatMap(DurationText.seconds) ?? defaults.maxAge
+                    )
+                }
+            )
+            switch channel {
+            case .slack:
+                let apiURL = section.slack?.apiURL ?? "https://slack.com/api"
+                providers.append(
+                    SlackProvider(
+                        notifier: info,
+                        connection: SlackConnection(apiURL: apiURL, token: loaded.secret("\(path).slack.token"))
+                    )
+                )
+            case .webhook:
+                providers.append(
+                    WebhookProvider(
+                        notifier: info,
+                        connection: WebhookConnection(signingSecret: loaded.secret("\(path).webhook.signingSecret"))
+                    )
+                )
+            case .email, .msteams, .pagerduty, .sms:
+                problems.append(
+                    FieldError(
+                        field: "\(path).channel",
+                        message: "channel \(channel.rawValue) is not supported by this build of Herald"
+                    )
+                )
+            }
+        }
+        guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
+        var defaults: [Channel: Int] = [:]
+        for (name, id) in loaded.configuration.defaults {
+            if let channel = Channel(rawValue: name) { defaults[channel] = id }
+        }
+        return ProviderSet(providers: providers, defaults: defaults)
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import HeraldCore
+
+/// Decides, per destination, whether a delivery may be sent now: `Retry-After` pauses, the circuit breaker and
+/// the token bucket. Pure state: the send stage owns one behind a lock and feeds it outcomes.
+struct DestinationGate: Sendable {
+    /// The verdict for one delivery.
+    enum Admission: Equatable, Sendable {
+        /// Send now.
+        case go
+        /// Not now: due again at the given time (not an attempt).
+        case wait(until: Date, because: WaitReason)
+    }
+
+    enum WaitReason: String, Sendable {
+        case rateLimit
+        case paused
+        case circuitOpen
+    }
+
+    struct Key: Hashable, Sendable {
+        var notifier: Int
+        var destination: String
+    }
+
+    private struct Entry: Sendable {
+        var bucket: TokenBucket
+        var breaker: CircuitBreaker
+        var pausedUntil: Date?
+        /// Deliveries holding a reserved token, with the time it becomes due.
+        var reservations: [Int64: Date] = [:]
+        var consecutiveConfigurationErrors = 0
+        var broken = false
+        var label: String
+    }
+
+    let breakerThreshold: Int
+    let breakerCooldown: TimeInterval
+    /// Consecutive permanent configuration failures after which a destination counts as broken.
+    let brokenThreshold: Int
+    private var entries: [Key: Entry] = [:]
+
+    init(breakerThreshold: Int = 5, breakerCooldown: TimeInterval = 30, brokenThreshold: Int = 3) {
+        self.breakerThreshold = breakerThreshold
+        self.breakerCooldown = breakerCooldown
+        self.brokenThreshold = brokenThreshold
+    }
+
+    /// Asks to send delivery `id` to `key` now.
+    mutating func admit(id: Int64, key: Key, label: String, limit: RateLimit, now: Date) -> Admission {
+        var entry =
+            entries[key]
+            ?? Entry(
+                bucket: TokenBucket(limit: limit, now: now),
+                breaker: CircuitBreaker(threshold: breakerThreshold, cooldown: breakerCooldown),
+                label: label
+            )
+        defer { entries[key] = entry }
+        if let paused = entry.pausedUntil {
+            if now < paused { return .wait(until: paused, because: .paused) }
+            entry.pausedUntil = nil
+        }
+        if let reopen = entry.breaker.admit(now: now) {
+            return .wait(until: reopen, because: .circuitOpen)
+        }
+        if let reserved = entry.reservations[id] {
+            // Allow a little early return: the store's clock and ours agree only to the millisecond.
+            if reserved.timeIntervalSince(now) <= 0.002 {
+                entry.reservations[id] = nil
+                return .go
+            }
+            return .wait(until: reserved, because: .rateLimit)
+        }
+        let slot = entry.bucket.reserve(now: now)
+        if slot <= now { return .go }
+        entry.reservations[id] = slot
+        return .wait(until: slot, because: .rateLimit)
+    }
+
+    /// Feeds back the outcome of an attempt. Returns what changed, for logging.
+    mutating func record(_ outcome: DeliveryOutcome, key: Key, now: Date) -> [GateEvent] {
+        guard var entry = entries[key] else { return [] }
+        defer { entries[key] = entry }
+        var events: [GateEvent] = []
+        switch outcome {
+        case .delivered:
+            entry.breaker.recordSuccess()
+            entry.consecutiveConfigurationErrors = 0
+            if entry.broken {
+                entry.broken = false
+                events.append(.recovered)
+            }
+        case .failed(let error):
+            if let notBefore = error.notBefore, error.reason == .rateLimited || notBefore > now {
+                // Retry-After pauses the whole destination, not only this message.
+                if entry.pausedUntil.map({ $0 < notBefore }) ?? true {
+                    entry.pausedUntil = notBefore
+                    events.append(.paused(until: notBefore))
+                }
+            }
+            switch error.disposition {
+            case .retry:
+                if [.serverError, .connection, .timeout].contains(error.reason),
+                    entry.breaker.recordFailure(now: now)
+                {
+                    events.append(.circuitOpened(until: now.addingTimeInterval(breakerCooldown)))
+                }
+            case .permanent:
+                if error.reason == .configuration || error.reason == .authentication {
+                    entry.consecutiveConfigurationErrors += 1
+                    if entry.consecutiveConfigurationErrors >= brokenThreshold, !entry.broken {
+                        entry.broken = true
+                        events.append(.broken)
+                    }
+                }
+            }
+        }
+        return events
+    }
+
+    /// Destinations currently considered broken, as (notifier, redacted label).
+    var brokenDestinations: [(notifier: Int, label: String)] {
+        entries.filter { $0.value.broken }.map { ($0.key.notifier, $0.value.label) }.sorted { $0.label < $1.label }
+    }
+
+    /// Drops state that no longer matters (full buckets, closed breakers, past pauses, stale reservations).
+    mutating func compact(now: Date) {
+        entries = entries.filter { _, entry in
+            entry.broken || !entry.breaker.isIdle || (entry.pausedUntil.map { $0 > now } ?? false)
+                || entry.reservations.values.contains { $0.timeIntervalSince(now) > -300 }
+                || !entry.bucket.isIdle(now: now)
+        }
+    }
+}
+
+/// Something worth logging that happened to a destination.
+enum GateEvent: Equatable, Sendable {
+    case paused(until: Date)
+    case circuitOpened(until: Date)
+    case broken
+    case recovered
+}

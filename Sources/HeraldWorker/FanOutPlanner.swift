@@ -1,0 +1,163 @@
+import Foundation
+import HeraldCore
+
+/// One party to notify on one channel, before rendering.
+public struct PlannedTarget: Sendable, Hashable {
+    public var recipient: Recipient
+    public var channel: Channel
+    public var reason: DeliveryReason
+    /// The notifier to use; nil for the channel's default (or the project's choice).
+    public var notifier: Int?
+
+    public init(recipient: Recipient, channel: Channel, reason: DeliveryReason, notifier: Int? = nil) {
+        self.recipient = recipient
+        self.channel = channel
+        self.reason = reason
+        self.notifier = notifier
+    }
+}
+
+/// Who, besides the event's raw addresses, should hear about an event (participants, routes).
+public protocol AudienceResolver: Sendable {
+    /// Targets and the candidates left out, for one event.
+    func resolve(_ event: Event, entry: CatalogEntry) -> (targets: [PlannedTarget], suppressions: [Suppression])
+}
+
+/// The audience when no directory is configured: users and teams named by an event cannot be resolved.
+public struct NoDirectoryAudience: AudienceResolver {
+    public init() {}
+
+    public func resolve(
+        _ event: Event,
+        entry: CatalogEntry
+    ) -> (
+        targets: [PlannedTarget], suppressions: [Suppression]
+    ) {
+        var suppressions: [Suppression] = []
+        for spec in event.recipients {
+            switch spec {
+            case .user(let id):
+                suppressions.append(
+                    Suppression(eventId: event.id, recipient: "user:\(id)", channel: nil, reason: "unknown_user")
+                )
+            case .team(let id):
+                suppressions.append(
+                    Suppression(eventId: event.id, recipient: "team:\(id)", channel: nil, reason: "unknown_team")
+                )
+            case .address: break
+            }
+        }
+        return ([], suppressions)
+    }
+}
+
+/// Turns an event into rendered deliveries and suppression records. Pure apart from the providers' rendering.
+public struct FanOutPlanner: Sendable {
+    public var catalog: Catalog
+    public var providers: ProviderSet
+    public var audience: any AudienceResolver
+    /// The settings link, with `{key}` standing for the event key.
+    public var settingsURLTemplate: String?
+    public var subjectPrefix: String
+
+    public init(
+        catalog: Catalog,
+        providers: ProviderSet,
+        audience: any AudienceResolver = NoDirectoryAudience(),
+        settingsURLTemplate: String? = nil,
+        subjectPrefix: String = "[Herald]"
+    ) {
+        self.catalog = catalog
+        self.providers = providers
+        self.audience = audience
+        self.settingsURLTemplate = settingsURLTemplate
+        self.subjectPrefix = subjectPrefix
+    }
+
+    /// Everything that became of the event; `problems` lists render failures for the log.
+    public func plan(_ event: Event) -> (result: FanOutResult, problems: [String], truncations: [String]) {
+        guard let entry = catalog.entry(for: event.key) else {
+            let suppression = Suppression(eventId: event.id, recipient: "*", channel: nil, reason: "unknown_key")
+            return (FanOutResult(eventId: event.id, deliveries: [], suppressions: [suppression]), [], [])
+        }
+        var targets: [PlannedTarget] = []
+        for spec in event.recipients {
+            if case .address(let channel, let address, let notifier) = spec {
+                targets.append(
+                    PlannedTarget(
+                        recipient: Recipient(kind: .address, address: address),
+                        channel: channel,
+                        reason: .explicit,
+                        notifier: notifier
+                    )
+                )
+            }
+        }
+        let resolved = audience.resolve(event, entry: entry)
+        targets.append(contentsOf: resolved.targets)
+        var suppressions = resolved.suppressions
+
+        let context = RenderContext(
+            settingsURL: settingsURLTemplate.map { $0.replacingOccurrences(of: "{key}", with: event.key) },
+            subjectPrefix: subjectPrefix
+        )
+        var seen = Set<String>()
+        var deliveries: [NewDelivery] = []
+        var problems: [String] = []
+        var truncations: [String] = []
+        for target in targets {
+            let identity =
+                "\(target.recipient.kind.rawValue)|\(target.recipient.id ?? target.recipient.address)|\(target.channel.rawValue)"
+            guard seen.insert(identity).inserted else { continue }
+            guard let provider = providers.provider(for: target.channel, requested: target.notifier) else {
+                let reason =
+                    target.notifier.map { "no_notifier:\($0)" } ?? "no_notifier:\(target.channel.rawValue)"
+                suppressions.append(
+                    Suppression(
+                        eventId: event.id,
+                        recipient: target.recipient.logLabel,
+                        channel: target.channel,
+                        reason: reason
+                    )
+                )
+                continue
+            }
+            let input = RenderInput(
+                event: event,
+                entry: entry,
+                recipient: target.recipient,
+                reason: target.reason,
+                context: context
+            )
+            do {
+                let rendered = try provider.render(input)
+                truncations.append(contentsOf: rendered.truncations)
+                deliveries.append(
+                    NewDelivery(
+                        eventId: event.id,
+                        channel: target.channel,
+                        notifierId: provider.notifier.id,
+                        recipient: target.recipient,
+                        reason: target.reason,
+                        destination: provider.destination(for: target.recipient).key,
+                        payload: rendered.body,
+                        contentType: rendered.contentType
+                    )
+                )
+            } catch {
+                problems.append("\(target.channel.rawValue) \(target.recipient.logLabel): \(error)")
+                suppressions.append(
+                    Suppression(
+                        eventId: event.id,
+                        recipient: target.recipient.logLabel,
+                        channel: target.channel,
+                        reason: "render_failed"
+                    )
+                )
+            }
+        }
+        return (
+            FanOutResult(eventId: event.id, deliveries: deliveries, suppressions: suppressions), problems, truncations
+        )
+    }
+}

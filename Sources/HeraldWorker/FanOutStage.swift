@@ -1,0 +1,147 @@
+import Foundation
+import HeraldCore
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Tunables of the fan-out stage.
+public struct FanOutConfiguration: Sendable {
+    /// Events claimed per batch.
+    public var batchSize: Int
+    /// How long a claimed event stays ours before another worker may take it.
+    public var leaseDuration: TimeInterval
+    /// How often to look for new events when idle (events may arrive from another process).
+    public var idlePoll: Duration
+
+    public init(batchSize: Int = 256, leaseDuration: TimeInterval = 60, idlePoll: Duration = .milliseconds(2)) {
+        self.batchSize = batchSize
+        self.leaseDuration = leaseDuration
+        self.idlePoll = idlePoll
+    }
+}
+
+/// Claims accepted events, resolves and renders their deliveries, and stores them with the event marked
+/// fanned out in one transaction.
+public final class FanOutStage: Service, Sendable {
+    private let store: any Store
+    private let planner: Mutex<FanOutPlanner>
+    private let clock: any WallClock
+    private let configuration: FanOutConfiguration
+    private let logger: Logger
+    /// Rung by intake in this process when events arrive.
+    public let doorbell: Doorbell
+    /// Rung after deliveries were stored.
+    private let sendDoorbell: Doorbell
+    private let counters: WorkerCounters
+
+    public init(
+        store: any Store,
+        planner: FanOutPlanner,
+        clock: any WallClock = SystemWallClock(),
+        configuration: FanOutConfiguration = FanOutConfiguration(),
+        logger: Logger,
+        doorbell: Doorbell = Doorbell(),
+        sendDoorbell: Doorbell,
+        counters: WorkerCounters
+    ) {
+        self.store = store
+        self.planner = Mutex(planner)
+        self.clock = clock
+        self.configuration = configuration
+        self.logger = logger
+        self.doorbell = doorbell
+        self.sendDoorbell = sendDoorbell
+        self.counters = counters
+    }
+
+    /// Replaces the planner (configuration reload: notifiers, catalog).
+    public func replacePlanner(_ planner: FanOutPlanner) {
+        self.planner.withLock { $0 = planner }
+    }
+
+    public func run() async throws {
+        let stopping = StopFlag()
+        await withGracefulShutdownHandler {
+            while !stopping.isSet && !Task.isCancelled {
+                let worked: Bool
+                do {
+                    worked = try await runOnce()
+                } catch is CancellationError {
+                    break
+                } catch {
+                    logger.error("fan-out failed; will retry", metadata: ["error": "\(error)"])
+                    worked = false
+                    try? await Task.sleep(for: .milliseconds(250))
+                }
+                if !worked {
+                    await doorbell.wait(timeout: configuration.idlePoll)
+                }
+            }
+        } onGracefulShutdown: {
+            stopping.set()
+            self.doorbell.ring()
+        }
+        logger.debug("fan-out stage stopped")
+    }
+
+    /// Fans out one batch; returns whether there was anything to do.
+    @discardableResult
+    public func runOnce() async throws -> Bool {
+        let now = clock.now()
+        guard try await store.hasClaimableEvents(now: now) else { return false }
+        let claimed = try await store.claimEvents(
+            limit: configuration.batchSize,
+            now: now,
+            leaseUntil: now.addingTimeInterval(configuration.leaseDuration)
+        )
+        guard !claimed.isEmpty else { return false }
+        let planner = self.planner.withLock { $0 }
+        var results: [FanOutResult] = []
+        results.reserveCapacity(claimed.count)
+        for item in claimed {
+            let (result, problems, truncations) = planner.plan(item.event)
+            for problem in problems {
+                logger.warning(
+                    "render failed",
+                    metadata: ["event.id": "\(item.event.id)", "error": "\(problem)"]
+                )
+            }
+            for truncation in truncations {
+                logger.warning(
+                    "payload truncated",
+                    metadata: ["event.id": "\(item.event.id)", "detail": "\(truncation)"]
+                )
+            }
+            results.append(result)
+        }
+        try await store.completeFanOut(results, now: clock.now())
+        sendDoorbell.ring()
+        var deliveries = 0
+        for (item, result) in zip(claimed, results) {
+            deliveries += result.deliveries.count
+            logger.info(
+                "event fanned out",
+                metadata: [
+                    "event.id": "\(item.event.id)", "key": "\(item.event.key)",
+                    "deliveries": "\(result.deliveries.count)", "suppressed": "\(result.suppressions.count)",
+                ]
+            )
+        }
+        counters.eventsFannedOut.add(claimed.count, ordering: .relaxed)
+        counters.deliveriesCreated.add(deliveries, ordering: .relaxed)
+        return true
+    }
+}
+
+/// Running totals shared by the stages, for the periodic stats line and metrics.
+public final class WorkerCounters: Sendable {
+    public let eventsFannedOut = Atomic<Int>(0)
+    public let deliveriesCreated = Atomic<Int>(0)
+    public let delivered = Atomic<Int>(0)
+    public let retried = Atomic<Int>(0)
+    public let dead = Atomic<Int>(0)
+    public let deferred = Atomic<Int>(0)
+    public let attempts = Atomic<Int>(0)
+
+    public init() {}
+}

@@ -1,0 +1,399 @@
+import Foundation
+import HeraldCore
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Tunables of the send stage.
+public struct SendConfiguration: Sendable {
+    /// Transfers in flight at most.
+    public var concurrency: Int
+    /// Deliveries claimed per batch at most.
+    public var batchSize: Int
+    /// How long a claimed delivery stays ours; a crash returns it to the queue after this.
+    public var leaseDuration: TimeInterval
+    /// How often to look for due deliveries when idle (retries come due; other processes requeue).
+    public var idlePoll: Duration
+    /// How often outcomes are written when few are waiting.
+    public var flushInterval: Duration
+    /// How many outcomes trigger a write at once.
+    public var flushBatch: Int
+    /// How long shutdown waits for transfers in flight.
+    public var shutdownDeadline: Duration
+    public var retryPolicy: RetryPolicy
+    /// Consecutive retryable failures that open a destination's circuit.
+    public var breakerThreshold: Int
+    /// How long an open circuit waits before a probe.
+    public var breakerCooldown: TimeInterval
+
+    public init(
+        concurrency: Int = 256,
+        batchSize: Int = 256,
+        leaseDuration: TimeInterval = 60,
+        idlePoll: Duration = .milliseconds(20),
+        flushInterval: Duration = .milliseconds(2),
+        flushBatch: Int = 512,
+        shutdownDeadline: Duration = .seconds(10),
+        retryPolicy: RetryPolicy = RetryPolicy(),
+        breakerThreshold: Int = 5,
+        breakerCooldown: TimeInterval = 30
+    ) {
+        self.concurrency = max(1, concurrency)
+        self.batchSize = max(1, batchSize)
+        self.leaseDuration = leaseDuration
+        self.idlePoll = idlePoll
+        self.flushInterval = flushInterval
+        self.flushBatch = flushBatch
+        self.shutdownDeadline = shutdownDeadline
+        self.retryPolicy = retryPolicy
+        self.breakerThreshold = breakerThreshold
+        self.breakerCooldown = breakerCooldown
+    }
+}
+
+/// Claims due deliveries, paces them per destination, sends them through the transports with many in flight,
+/// classifies each result and records outcomes in batches.
+public final class SendStage: Service, Sendable {
+    private let store: any Store
+    private let providers: Mutex<ProviderSet>
+    private let http: any HTTPTransport
+    private let mail: (any MailTransport)?
+    private let clock: any WallClock
+    private let configuration: SendConfiguration
+    private let logger: Logger
+    private let counters: WorkerCounters
+    private let random: @Sendable () -> Double
+    /// Rung when deliveries may be due (fan-out stored some, a slot freed up).
+    public let doorbell: Doorbell
+    private let flushDoorbell = Doorbell()
+    private let gate: Mutex<DestinationGate>
+    private let inflight = Mutex<Set<Int64>>([])
+    private let abandoned = StopFlag()
+    private let updates = Mutex<[DeliveryUpdate]>([])
+
+    public init(
+        store: any Store,
+        providers: ProviderSet,
+        http: any HTTPTransport,
+        mail: (any MailTransport)? = nil,
+        clock: any WallClock = SystemWallClock(),
+        configuration: SendConfiguration = SendConfiguration(),
+        logger: Logger,
+        doorbell: Doorbell = Doorbell(),
+        counters: WorkerCounters,
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+    ) {
+        self.store = store
+        self.providers = Mutex(providers)
+        self.http = http
+        self.mail = mail
+        self.clock = clock
+        self.configuration = configuration
+        self.logger = logger
+        self.doorbell = doorbell
+        self.counters = counters
+        self.random = random
+        self.gate = Mutex(
+            DestinationGate(
+                breakerThreshold: configuration.breakerThreshold,
+                breakerCooldown: configuration.breakerCooldown
+            )
+        )
+    }
+
+    /// Replaces the notifiers (configuration reload); deliveries in flight finish with the old ones.
+    public func replaceProviders(_ providers: ProviderSet) {
+        self.providers.withLock { $0 = providers }
+    }
+
+    /// Destinations that keep failing with configuration errors, as (notifier id, redacted label).
+    public var brokenDestinations: [(notifier: Int, label: String)] {
+        gate.withLock { $0.brokenDestinations }
+    }
+
+    /// Transfers in flight now.
+    public var inflightCount: Int { inflight.withLock { $0.count } }
+
+    public func run() async throws {
+        let stopping = StopFlag()
+        let recorderDone = StopFlag()
+        async let recorder: Void = runRecorder(until: recorderDone)
+        await withGracefulShutdownHandler {
+            await claimLoop(stopping: stopping)
+        } onGracefulShutdown: {
+            stopping.set()
+            self.doorbell.ring()
+        }
+        await drain()
+        recorderDone.set()
+        flushDoorbell.ring()
+        await recorder
+        logger.debug("send stage stopped")
+    }
+
+    private func claimLoop(stopping: StopFlag) async {
+        var lastCompaction = clock.now()
+        let threshold = max(1, min(configuration.batchSize, configuration.concurrency / 4))
+        while !stopping.isSet && !Task.isCancelled {
+            let free = configuration.concurrency - inflightCount
+            var claimedAny = false
+            if free >= threshold || free == configuration.concurrency {
+                do {
+                    claimedAny = try await claimAndDispatch(limit: min(free, configuration.batchSize))
+                } catch is CancellationError {
+                    break
+                } catch {
+                    logger.error("claiming deliveries failed; will retry", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: .milliseconds(250))
+                }
+            }
+            let now = clock.now()
+            if now.timeIntervalSince(lastCompaction) > 10 {
+                gate.withLock { $0.compact(now: now) }
+                lastCompaction = now
+            }
+            if !claimedAny {
+                await doorbell.wait(timeout: configuration.idlePoll)
+            }
+        }
+    }
+
+    /// Claims one batch and dispatches it; returns whether anything was claimed.
+    @discardableResult
+    public func claimAndDispatch(limit: Int) async throws -> Bool {
+        let now = clock.now()
+        let claimed = try await store.claimDeliveries(
+            limit: limit,
+            now: now,
+            leaseUntil: now.addingTimeInterval(configuration.leaseDuration)
+        )
+        for delivery in claimed {
+            dispatch(delivery)
+        }
+        return !claimed.isEmpty
+    }
+
+    private func dispatch(_ delivery: Delivery) {
+        let now = clock.now()
+        guard let provider = providers.withLock({ $0.provider(id: delivery.notifierId) }) else {
+            let error = DeliveryError.permanent(
+                .configuration,
+                "notifier \(delivery.notifierId) is no longer configured"
+            )
+            finish(delivery, outcome: .failed(error), startedAt: now, provider: nil)
+            return
+        }
+        let destination = provider.destination(for: delivery.recipient)
+        let key = DestinationGate.Key(notifier: delivery.notifierId, destination: delivery.destination)
+        let admission = gate.withLock {
+            $0.admit(
+                id: delivery.id,
+                key: key,
+                label: destination.label,
+                limit: provider.notifier.rateLimit,
+                now: now
+            )
+        }
+        if case .wait(let until, let because) = admission {
+            // A pause from Retry-After gets up to 1 s of jitter so the waiters do not return all at once.
+            let due = because == .paused ? until.addingTimeInterval(random()) : until
+            counters.deferred.add(1, ordering: .relaxed)
+            enqueue(.deferred(id: delivery.id, until: due))
+            return
+        }
+        let request: OutboundRequest
+        do {
+            request = try provider.request(for: delivery)
+        } catch {
+            finish(delivery, outcome: .failed(error), startedAt: now, provider: provider)
+            return
+        }
+        inflight.withLock { _ = $0.insert(delivery.id) }
+        counters.attempts.add(1, ordering: .relaxed)
+        let http = self.http
+        let mail = self.mail
+        Task {
+            let result: AttemptResult
+            switch request {
+            case .http(var httpRequest):
+                httpRequest.headers.append(HTTPHeader("User-Agent", HeraldVersion.userAgent))
+                httpRequest.headers.append(HTTPHeader("X-Herald-Event-Id", delivery.eventId))
+                httpRequest.headers.append(HTTPHeader("X-Herald-Delivery-Id", String(delivery.id)))
+                result = .http(await http.send(httpRequest))
+            case .mail(let message):
+                if let mail {
+                    result = .mail(await mail.send(message))
+                } else {
+                    result = .mail(
+                        .failure(
+                            TransportFailure(
+                                kind: .configuration,
+                                code: 0,
+                                requestSent: false,
+                                message: "no mail transport configured"
+                            )
+                        )
+                    )
+                }
+            }
+            let outcome = provider.classify(result, now: self.clock.now())
+            self.finish(delivery, outcome: outcome, startedAt: now, provider: provider)
+        }
+    }
+
+    private func finish(_ delivery: Delivery, outcome: DeliveryOutcome, startedAt: Date, provider: (any Provider)?) {
+        let wasInflight = inflight.withLock { $0.remove(delivery.id) != nil }
+        if wasInflight && abandoned.isSet {
+            return  // Shutdown already released this lease; the delivery goes again after restart.
+        }
+        let now = clock.now()
+        let duration = max(0, now.timeIntervalSince(startedAt))
+        var metadata: Logger.Metadata = [
+            "delivery.id": "\(delivery.id)", "event.id": "\(delivery.eventId)",
+            "channel": "\(delivery.channel.rawValue)",
+            "notifier": "\(delivery.notifierId)", "attempt": "\(delivery.attempts + 1)",
+        ]
+        let key = DestinationGate.Key(notifier: delivery.notifierId, destination: delivery.destination)
+        let label = provider?.destination(for: delivery.recipient).label ?? "?"
+        let events = gate.withLock { $0.record(outcome, key: key, now: now) }
+        for event in events {
+            log(event, destination: label, notifier: delivery.notifierId)
+        }
+        switch outcome {
+        case .delivered(let receipt):
+            counters.delivered.add(1, ordering: .relaxed)
+            let attempt = AttemptRecord(
+                startedAt: startedAt,
+                duration: duration,
+                result: .delivered,
+                detail: receipt ?? ""
+            )
+            enqueue(.delivered(id: delivery.id, attempt: attempt, receipt: receipt))
+            logger.debug("delivered", metadata: metadata)
+        case .failed(let error):
+            if let status = error.status { metadata["http.status"] = "\(status)" }
+            metadata["reason"] = "\(error.reason.rawValue)"
+            metadata["error"] = "\(error.detail)"
+            let limits = provider?.notifier.retryLimits ?? RetryLimits.defaults(for: delivery.channel)
+            let decision = configuration.retryPolicy.decide(
+                error: error,
+                attempt: delivery.attempts + 1,
+                createdAt: delivery.windowStart,
+                limits: limits,
+                now: now,
+                random: random
+            )
+            switch decision {
+            case .retry(let at):
+                counters.retried.add(1, ordering: .relaxed)
+                let attempt = AttemptRecord(
+                    startedAt: startedAt,
+                    duration: duration,
+                    result: .retry,
+                    reason: error.reason,
+                    status: error.status,
+                    detail: error.summary
+                )
+                enqueue(.retry(id: delivery.id, attempt: attempt, at: at))
+                metadata["retry.at"] = "\(Timestamp.format(at))"
+                if delivery.lastError == error.summary {
+                    logger.debug("retry scheduled", metadata: metadata)
+                } else {
+                    logger.warning("retry scheduled", metadata: metadata)
+                }
+            case .deadLetter:
+                counters.dead.add(1, ordering: .relaxed)
+                let attempt = AttemptRecord(
+                    startedAt: startedAt,
+                    duration: duration,
+                    result: error.isRetryable ? .retry : .permanent,
+                    reason: error.reason,
+                    status: error.status,
+                    detail: error.summary
+                )
+                enqueue(.dead(id: delivery.id, attempt: attempt))
+                logger.error("dead letter", metadata: metadata)
+            }
+        }
+        let free = configuration.concurrency - inflightCount
+        if free >= max(1, min(configuration.batchSize, configuration.concurrency / 4)) {
+            doorbell.ring()
+        }
+    }
+
+    private func log(_ event: GateEvent, destination: String, notifier: Int) {
+        let metadata: Logger.Metadata = ["destination": "\(destination)", "notifier": "\(notifier)"]
+        switch event {
+        case .paused(let until):
+            logger.warning(
+                "destination paused",
+                metadata: metadata.merging(["until": "\(Timestamp.format(until))"]) { $1 }
+            )
+        case .circuitOpened(let until):
+            logger.warning(
+                "circuit opened",
+                metadata: metadata.merging(["until": "\(Timestamp.format(until))"]) { $1 }
+            )
+        case .broken:
+            logger.error("destination broken: repeated configuration errors", metadata: metadata)
+        case .recovered:
+            logger.info("destination recovered", metadata: metadata)
+        }
+    }
+
+    private func enqueue(_ update: DeliveryUpdate) {
+        let count = updates.withLock { buffer in
+            buffer.append(update)
+            return buffer.count
+        }
+        if count >= configuration.flushBatch { flushDoorbell.ring() }
+    }
+
+    private func runRecorder(until done: StopFlag) async {
+        while true {
+            let finished = done.isSet
+            await flush()
+            if finished { break }
+            await flushDoorbell.wait(timeout: configuration.flushInterval)
+        }
+    }
+
+    /// Writes buffered outcomes; on failure keeps them for the next round.
+    public func flush() async {
+        let batch = updates.withLock { buffer -> [DeliveryUpdate] in
+            defer { buffer.removeAll(keepingCapacity: true) }
+            return buffer
+        }
+        guard !batch.isEmpty else { return }
+        do {
+            try await store.apply(batch, now: clock.now())
+        } catch {
+            logger.error(
+                "recording outcomes failed; will retry",
+                metadata: ["error": "\(error)", "count": "\(batch.count)"]
+            )
+            updates.withLock { $0.insert(contentsOf: batch, at: 0) }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// Waits for transfers in flight up to the deadline, then releases the leases of those still running.
+    private func drain() async {
+        let deadline = ContinuousClock.now.advanced(by: configuration.shutdownDeadline)
+        while inflightCount > 0 && ContinuousClock.now < deadline {
+            await doorbell.wait(timeout: .milliseconds(20))
+        }
+        let remaining = inflight.withLock { ids -> [Int64] in
+            abandoned.set()
+            return Array(ids)
+        }
+        if !remaining.isEmpty {
+            logger.warning(
+                "shutdown deadline passed; releasing leases of transfers in flight",
+                metadata: ["count": "\(remaining.count)"]
+            )
+            let now = clock.now()
+            for id in remaining { enqueue(.deferred(id: id, until: now)) }
+        }
+    }
+}
