@@ -82,7 +82,10 @@ let package = Package(
         ),
         .testTarget(name: "HeraldCurlTests", dependencies: ["HeraldCurl", "HeraldTesting"]),
         .testTarget(name: "HeraldSQLiteTests", dependencies: ["HeraldSQLite", "HeraldTesting"]),
-        .testTarget(name: "HeraldWorkerTests", dependencies: ["HeraldWorker", "HeraldTesting", "HeraldProviders"]),
+        .testTarget(
+            name: "HeraldWorkerTests",
+            dependencies: ["HeraldWorker", "HeraldTesting", "HeraldProviders", "HeraldSQLite", "HeraldCurl"]
+        ),
         .testTarget(name: "HeraldAppTests", dependencies: ["HeraldApp", "HeraldTesting"]),
         .testTarget(name: "HeraldEndToEndTests", dependencies: ["HeraldTesting", "HeraldCore"]),
     ]

@@ -89,18 +89,19 @@ public struct EventIntake: Sendable {
         }
         var events: [NewEvent] = []
         var problems: [FieldError] = []
-        var unknownKeyOnly = true
+        var codes = Set<String>()
         for (index, item) in items.enumerated() {
             let path = prefix.map { "\($0)[\(index)]" }
             switch validate(item.0, rawSize: item.1, path: path, now: now) {
             case .success(let event): events.append(event)
             case .failure(let failure):
-                if failure.code != "UNKNOWN_EVENT_KEY" { unknownKeyOnly = false }
+                codes.insert(failure.code)
                 problems.append(contentsOf: failure.details)
             }
         }
         if !problems.isEmpty {
-            throw ValidationFailure(code: unknownKeyOnly ? "UNKNOWN_EVENT_KEY" : "VALIDATION_FAILED", details: problems)
+            // One kind of problem keeps its own code (UNKNOWN_EVENT_KEY, PAYLOAD_TOO_LARGE); a mix is a validation failure.
+            throw ValidationFailure(code: codes.count == 1 ? codes.first! : "VALIDATION_FAILED", details: problems)
         }
         return events
     }
