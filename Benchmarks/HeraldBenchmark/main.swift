@@ -1,1 +1,11 @@
-print("bench")
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// herald-benchmark: end-to-end benchmark of `herald serve` against a local Slack sink (SPEC §16).
+ChildRegistry.installSignalHandlers()
+let exitCode = await BenchmarkRunner.main(arguments: Array(CommandLine.arguments.dropFirst()))
+ChildRegistry.killAll()
+exit(exitCode)

@@ -1,0 +1,583 @@
+import Foundation
+import HeraldTesting
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Entry point: parses the arguments, runs every phase, prints the summary.
+enum BenchmarkRunner {
+    /// Runs the benchmark; returns the process exit code.
+    static func main(arguments: [String]) async -> Int32 {
+        let options: Options
+        do {
+            guard let parsed = try Options.parse(arguments) else {
+                say(Options.usage)
+                return 0
+            }
+            options = parsed
+        } catch {
+            FileHandle.standardError.write(Data("herald-benchmark: \(error)\n".utf8))
+            return 64
+        }
+        let run = BenchmarkRun(options: options)
+        do {
+            try await run.execute()
+            return 0
+        } catch {
+            say("ERROR \(error)")
+            ChildRegistry.killAll()
+            await run.shutdownSink()
+            if let workdir = run.workdir { say("workdir kept for inspection: \(workdir)") }
+            return 1
+        }
+    }
+}
+
+/// Prints a line and flushes, so progress shows up when stdout is a pipe.
+func say(_ line: String) {
+    print(line)
+    fflush(nil)
+}
+
+/// One benchmark run: the sink, the generated configuration, the daemon and the measurements.
+final class BenchmarkRun {
+    private let options: Options
+    private(set) var workdir: String?
+    private var createdWorkdir = false
+    private var herald = ""
+    private var configPath = ""
+    private var sink: FakeVendorServer?
+    private let recorder: SinkRecorder
+    private var daemon: ChildProcess?
+    private var daemonLogs: [String] = []
+    private var results = Results()
+
+    /// The measurements, printed in the summary.
+    struct Results {
+        var freshStartupMs: Double?
+        var startupMs: Double?
+        var idleRSSKB: Int?
+        var enqueueMs: Double?
+        var firstDeliveryMs: Double?
+        var lastDeliveryMs: Double?
+        var endToEndPerSecond: Double?
+        var sinkWindowPerSecond: Double?
+        var peakRSSKB: Int?
+        var sampledPeakRSSKB: Int?
+        var rssAfterW1KB: Int?
+        var w1Delivered: Int?
+        var latencyCount: Int?
+        var latency: (p50: Double, p90: Double, p99: Double, max: Double, mean: Double)?
+        var rssAfterRunKB: Int?
+        var shutdownMs: Double?
+        var exitCode: Int32?
+    }
+
+    init(options: Options) {
+        self.options = options
+        let latencyEvents = options.skipLatency ? 0 : Int((options.latencyRate * options.latencySeconds).rounded())
+        recorder = SinkRecorder(expectedLatencyEvents: latencyEvents)
+    }
+
+    /// Runs every phase in order; throws on the first error (missing deliveries, daemon failure).
+    func execute() async throws {
+        try await setUp()
+        try measureStartup()
+        try burst()
+        if !options.skipLatency { try latencyRun() }
+        try stopDaemon()
+        await shutdownSink()
+        printSummary()
+        if createdWorkdir && !options.keepWorkdir, let workdir {
+            try? FileManager.default.removeItem(atPath: workdir)
+            self.workdir = nil
+        } else if let workdir {
+            say("workdir: \(workdir)")
+        }
+    }
+
+    /// Stops the sink (idempotent).
+    func shutdownSink() async {
+        if let sink {
+            try? await sink.shutdown()
+            self.sink = nil
+        }
+    }
+
+    // MARK: - Set-up
+
+    private func setUp() async throws {
+        herald = options.heraldPath
+        guard access(herald, X_OK) == 0 else {
+            throw BenchmarkError("--herald: \(herald) is not an executable file (build it: swift build -c release)")
+        }
+        let directory = try prepareWorkdir()
+        workdir = directory
+        let recorder = self.recorder
+        let sink = try await FakeVendorServer.start(
+            host: "127.0.0.1",
+            port: 0,
+            recordBodies: false,
+            recordRequests: false,
+            threads: options.sinkThreads,
+            onRequest: { recorder.record($0) },
+            handler: { _ in .json(200, #"{"ok":true,"channel":"C0123456789","ts":"1700000000.000100"}"#) }
+        )
+        self.sink = sink
+        let tokenPath = directory + "/slack-token"
+        try write("xoxb-0000000000-0000000000000-benchmarkbenchmarkbench\n", to: tokenPath)
+        configPath = directory + "/herald.yaml"
+        try write(
+            BenchmarkConfiguration.yaml(
+                databasePath: directory + "/herald.db",
+                tokenPath: tokenPath,
+                apiURL: sink.baseURL,
+                listenPorts: (freeLocalPort(), freeLocalPort())
+            ),
+            to: configPath
+        )
+        say("herald-benchmark: herald=\(herald) workdir=\(directory) sink=\(sink.baseURL) cores=\(cores())")
+        let (ended, output) = try runToCompletion(
+            herald,
+            ["check-config", "--config", configPath],
+            outputPath: directory + "/check-config.out",
+            errorPath: directory + "/check-config.err",
+            seconds: 30
+        )
+        guard ended == .exited(0) else {
+            let reason = readText(directory + "/check-config.err") ?? ""
+            throw BenchmarkError("herald check-config failed (\(ended)): \(reason.trimmed)")
+        }
+        say("check-config: \(output.trimmed)")
+    }
+
+    private func prepareWorkdir() throws -> String {
+        let manager = FileManager.default
+        guard let requested = options.workdir else {
+            let base = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+            var template = Array((base + "/herald-bench-XXXXXX").utf8CString)
+            guard mkdtemp(&template) != nil else {
+                throw BenchmarkError("cannot create a temporary directory under \(base)")
+            }
+            createdWorkdir = true
+            return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        let absolute = requested.hasPrefix("/") ? requested : manager.currentDirectoryPath + "/" + requested
+        try manager.createDirectory(atPath: absolute, withIntermediateDirectories: true)
+        for suffix in ["", "-wal", "-shm"] {
+            try? manager.removeItem(atPath: absolute + "/herald.db" + suffix)
+        }
+        return absolute
+    }
+
+    // MARK: - Start-up
+
+    private func measureStartup() throws {
+        guard let workdir else { return }
+        let notify = try NotifySocket(directory: workdir)
+        let first = try startDaemon(notify: notify, log: "daemon-fresh.log")
+        results.freshStartupMs = first.readyMs
+        say("startup (fresh database): READY=1 after \(fixed(first.readyMs)) ms")
+        let ended = first.process.stop(graceSeconds: 30)
+        daemon = nil
+        guard ended == .exited(0) else {
+            throw BenchmarkError(
+                "first daemon did not exit 0 on SIGTERM: \(ended.map(\.description) ?? "had to be killed")"
+                    + logTail(workdir + "/daemon-fresh.log")
+            )
+        }
+        notify.drain()
+        let second = try startDaemon(notify: notify, log: "daemon.log")
+        results.startupMs = second.readyMs
+        say("startup (existing database): READY=1 after \(fixed(second.readyMs)) ms")
+        sleep(milliseconds: 1000)
+        try requireDaemonRunning()
+        results.idleRSSKB = procStatusKB(second.process.pid, "VmRSS")
+        say("idle RSS 1 s after READY=1: \(megabytes(results.idleRSSKB)) MB")
+    }
+
+    private func startDaemon(notify: NotifySocket, log: String) throws -> (process: ChildProcess, readyMs: Double) {
+        guard let workdir else { throw BenchmarkError("no workdir") }
+        var environment = ProcessInfo.processInfo.environment
+        for name in ["WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM", "LISTEN_FDS", "LISTEN_PID", "HERALD_CONFIG"] {
+            environment[name] = nil
+        }
+        environment["NOTIFY_SOCKET"] = notify.address
+        let logPath = workdir + "/" + log
+        daemonLogs.append(logPath)
+        let logFD = try openForWriting(logPath)
+        defer { close(logFD) }
+        let process = try ChildProcess.spawn(
+            herald,
+            ["serve", "--config", configPath],
+            environment: environment,
+            stdout: logFD,
+            stderr: logFD
+        )
+        daemon = process
+        let deadline = process.spawnedAt + 30_000_000_000
+        guard let ready = notify.wait(for: "READY=1", deadline: deadline, abandon: { !process.isRunning }) else {
+            let state = process.poll().map(\.description) ?? "still running after 30 s"
+            throw BenchmarkError("herald serve did not send READY=1 (\(state))" + logTail(logPath))
+        }
+        return (process, millis(ready - process.spawnedAt))
+    }
+
+    private func requireDaemonRunning() throws {
+        guard let daemon else { throw BenchmarkError("the daemon is not running") }
+        if let ended = daemon.poll() {
+            throw BenchmarkError("the daemon ended unexpectedly (\(ended))" + logTail(daemonLogs.last ?? ""))
+        }
+    }
+
+    // MARK: - W1 burst
+
+    private func burst() throws {
+        guard let workdir, let daemon else { throw BenchmarkError("no daemon") }
+        let count = options.events
+        let inputPath = workdir + "/w1.jsonl"
+        var text = ""
+        text.reserveCapacity(count * 200)
+        for number in 1...count {
+            text += BenchmarkConfiguration.eventLine(id: "w1-\(number)", number: number)
+            text += "\n"
+        }
+        try write(text, to: inputPath)
+        say("W1: \(count) events written to \(inputPath); enqueueing")
+
+        let outputFD = try openForWriting(workdir + "/enqueue-w1.out")
+        let errorFD = try openForWriting(workdir + "/enqueue-w1.err")
+        let start = monotonicNanos()
+        let enqueue: ChildProcess
+        do {
+            defer {
+                close(outputFD)
+                close(errorFD)
+            }
+            enqueue = try ChildProcess.spawn(
+                herald,
+                ["enqueue", "--config", configPath, inputPath],
+                stdout: outputFD,
+                stderr: errorFD
+            )
+        }
+        let deadline = start + 120_000_000_000
+        var enqueueEnd: UInt64?
+        var sampledPeak = 0
+        var nextSample: UInt64 = 0
+        while true {
+            let now = monotonicNanos()
+            if enqueueEnd == nil, let ended = enqueue.poll() {
+                enqueueEnd = now
+                guard ended == .exited(0) else {
+                    let reason = readText(workdir + "/enqueue-w1.err") ?? ""
+                    throw BenchmarkError("herald enqueue failed (\(ended)): \(reason.trimmed)")
+                }
+            }
+            if now >= nextSample {
+                sampledPeak = max(sampledPeak, procStatusKB(daemon.pid, "VmRSS") ?? 0)
+                nextSample = now + 100_000_000
+            }
+            if recorder.burst.count >= count { break }
+            try requireDaemonRunning()
+            if now >= deadline {
+                enqueue.send(SIGKILL)
+                throw BenchmarkError(
+                    "W1: the sink saw \(recorder.burst.count) of \(count) deliveries within 120 s"
+                        + (enqueueEnd == nil ? " (herald enqueue still running)" : "")
+                )
+            }
+            sleep(milliseconds: enqueueEnd == nil ? 1 : 5)
+        }
+        if enqueueEnd == nil {
+            guard let ended = enqueue.wait(seconds: 30) else {
+                _ = enqueue.stop(graceSeconds: 1)
+                throw BenchmarkError("herald enqueue did not exit after every delivery arrived")
+            }
+            enqueueEnd = monotonicNanos()
+            guard ended == .exited(0) else { throw BenchmarkError("herald enqueue failed (\(ended))") }
+        }
+        let arrivals = recorder.burst
+        results.sampledPeakRSSKB = max(sampledPeak, procStatusKB(daemon.pid, "VmRSS") ?? 0)
+        results.peakRSSKB = procStatusKB(daemon.pid, "VmHWM")
+        results.rssAfterW1KB = procStatusKB(daemon.pid, "VmRSS")
+        results.enqueueMs = enqueueEnd.map { millis($0 - start) }
+        results.firstDeliveryMs = millis(arrivals.first - start)
+        results.lastDeliveryMs = millis(arrivals.last - start)
+        results.endToEndPerSecond = Double(count) / max(1e-9, Double(arrivals.last - start) / 1e9)
+        if count > 1 && arrivals.last > arrivals.first {
+            results.sinkWindowPerSecond = Double(count - 1) / (Double(arrivals.last - arrivals.first) / 1e9)
+        }
+        say(
+            "W1: enqueue command \(fixed(results.enqueueMs ?? 0)) ms; first delivery at "
+                + "\(fixed(results.firstDeliveryMs ?? 0)) ms, \(count)th at \(fixed(results.lastDeliveryMs ?? 0)) ms"
+        )
+        let status = try waitForDelivered(count, timeoutSeconds: 15)
+        results.w1Delivered = status.delivered
+        say("W1: herald status: \(status.json)")
+        guard status.delivered == count else {
+            throw BenchmarkError("W1: herald status reports \(status.delivered) delivered, expected \(count)")
+        }
+    }
+
+    /// Polls `herald status --format json` until `delivered` reaches `expected` or the timeout passes.
+    private func waitForDelivered(_ expected: Int, timeoutSeconds: Double) throws -> (delivered: Int, json: String) {
+        guard let workdir else { throw BenchmarkError("no workdir") }
+        let deadline = monotonicNanos() + UInt64(timeoutSeconds * 1e9)
+        while true {
+            let (ended, output) = try runToCompletion(
+                herald,
+                ["status", "--config", configPath, "--format", "json"],
+                outputPath: workdir + "/status.out",
+                errorPath: workdir + "/status.err",
+                seconds: 30
+            )
+            guard ended == .exited(0) else {
+                let reason = readText(workdir + "/status.err") ?? ""
+                throw BenchmarkError("herald status failed (\(ended)): \(reason.trimmed)")
+            }
+            let json = output.trimmed
+            let delivered = Self.deliveredCount(json)
+            if delivered == expected || monotonicNanos() >= deadline {
+                return (delivered ?? -1, json)
+            }
+            sleep(milliseconds: 100)
+        }
+    }
+
+    private static func deliveredCount(_ json: String) -> Int? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+            let deliveries = object["deliveries"] as? [String: Any],
+            let value = deliveries["delivered"]
+        else { return nil }
+        switch value {
+        case let number as Int: return number
+        case let number as Double: return Int(number)
+        case let number as NSNumber: return number.intValue
+        default: return nil
+        }
+    }
+
+    // MARK: - Latency run
+
+    private func latencyRun() throws {
+        guard let workdir else { throw BenchmarkError("no workdir") }
+        let count = max(1, Int((options.latencyRate * options.latencySeconds).rounded()))
+        let interval = 1e9 / options.latencyRate
+        say("latency: \(count) events at \(fixed(options.latencyRate, 0))/s through herald enqueue --stream")
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else {
+            throw BenchmarkError("pipe: \(String(cString: strerror(errno)))")
+        }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        let outputFD = try openForWriting(workdir + "/enqueue-latency.out")
+        let errorFD = try openForWriting(workdir + "/enqueue-latency.err")
+        let enqueue: ChildProcess
+        do {
+            defer {
+                close(fds[0])
+                close(outputFD)
+                close(errorFD)
+            }
+            enqueue = try ChildProcess.spawn(
+                herald,
+                ["enqueue", "--config", configPath, "--stream", "-"],
+                stdin: fds[0],
+                stdout: outputFD,
+                stderr: errorFD
+            )
+        }
+        var writer: Int32? = fds[1]
+        defer { if let writer { close(writer) } }
+        // Let the CLI open the store before the first event, so start-up is not counted as latency.
+        sleep(milliseconds: 500)
+        var writtenAt = [UInt64](repeating: 0, count: count)
+        let start = monotonicNanos()
+        for index in 0..<count {
+            let line = Array((BenchmarkConfiguration.eventLine(id: "lat-\(index + 1)", number: index + 1) + "\n").utf8)
+            sleep(untilNanos: start + UInt64(Double(index) * interval))
+            writtenAt[index] = monotonicNanos()
+            guard let fd = writer, writeAll(fd, line) else {
+                let reason = readText(workdir + "/enqueue-latency.err") ?? ""
+                throw BenchmarkError("latency: herald enqueue --stream stopped reading (\(reason.trimmed))")
+            }
+            if index % 64 == 0 { try requireDaemonRunning() }
+        }
+        if let open = writer {
+            close(open)
+            writer = nil
+        }
+        guard let ended = enqueue.wait(seconds: 30) else {
+            _ = enqueue.stop(graceSeconds: 1)
+            throw BenchmarkError("latency: herald enqueue --stream did not exit 30 s after stdin closed")
+        }
+        guard ended == .exited(0) else {
+            let reason = readText(workdir + "/enqueue-latency.err") ?? ""
+            throw BenchmarkError("latency: herald enqueue --stream failed (\(ended)): \(reason.trimmed)")
+        }
+        let deadline = monotonicNanos() + 30_000_000_000
+        while recorder.latencyCount < count {
+            try requireDaemonRunning()
+            if monotonicNanos() >= deadline {
+                throw BenchmarkError("latency: the sink saw \(recorder.latencyCount) of \(count) events within 30 s")
+            }
+            sleep(milliseconds: 5)
+        }
+        let arrivals = recorder.latencyArrivals
+        var latencies: [Double] = []
+        latencies.reserveCapacity(count)
+        for index in 0..<count {
+            guard let arrived = arrivals["lat-\(index + 1)"] else {
+                throw BenchmarkError("latency: lat-\(index + 1) never reached the sink")
+            }
+            latencies.append(arrived >= writtenAt[index] ? millis(arrived - writtenAt[index]) : 0)
+        }
+        latencies.sort()
+        results.latencyCount = count
+        results.latency = (
+            percentile(latencies, 0.50), percentile(latencies, 0.90), percentile(latencies, 0.99),
+            latencies.last ?? 0, latencies.reduce(0, +) / Double(latencies.count)
+        )
+        results.rssAfterRunKB = daemon.flatMap { procStatusKB($0.pid, "VmRSS") }
+        if let latency = results.latency {
+            say(
+                "latency: p50 \(fixed(latency.p50, 2)) ms, p90 \(fixed(latency.p90, 2)) ms, "
+                    + "p99 \(fixed(latency.p99, 2)) ms, max \(fixed(latency.max, 2)) ms"
+            )
+        }
+        let status = try waitForDelivered(options.events + count, timeoutSeconds: 15)
+        say("latency: herald status: \(status.json)")
+        guard status.delivered == options.events + count else {
+            throw BenchmarkError(
+                "latency: herald status reports \(status.delivered) delivered, expected \(options.events + count)"
+            )
+        }
+    }
+
+    // MARK: - Shutdown
+
+    private func stopDaemon() throws {
+        guard let daemon else { throw BenchmarkError("no daemon") }
+        results.peakRSSKB = max(results.peakRSSKB ?? 0, procStatusKB(daemon.pid, "VmHWM") ?? 0)
+        let start = monotonicNanos()
+        let ended = daemon.stop(graceSeconds: 30)
+        results.shutdownMs = millis(monotonicNanos() - start)
+        self.daemon = nil
+        guard case .exited(let code) = ended else {
+            throw BenchmarkError(
+                "the daemon did not exit on SIGTERM (\(ended.map(\.description) ?? "killed after 30 s"))"
+                    + logTail(daemonLogs.last ?? "")
+            )
+        }
+        results.exitCode = code
+        say("shutdown: SIGTERM -> exit code \(code) after \(fixed(results.shutdownMs ?? 0)) ms")
+        guard code == 0 else {
+            throw BenchmarkError("the daemon exited \(code) on SIGTERM" + logTail(daemonLogs.last ?? ""))
+        }
+    }
+
+    // MARK: - Summary
+
+    private func printSummary() {
+        let r = results
+        func verdict(_ met: Bool?) -> String {
+            switch met {
+            case true?: "met"
+            case false?: "MISSED"
+            case nil: "n/a"
+            }
+        }
+        func mb(_ kb: Int?) -> Double? { kb.map { Double($0) / 1024 } }
+        var lines = ["", "==== herald-benchmark summary ===="]
+        lines.append(
+            "STARTUP ready_ms=\(fixed(r.startupMs ?? -1)) target_ms<=300 \(verdict(r.startupMs.map { $0 <= 300 }))"
+                + " fresh_db_ready_ms=\(fixed(r.freshStartupMs ?? -1))"
+        )
+        lines.append(
+            "IDLE rss_mb=\(fixed(mb(r.idleRSSKB) ?? -1)) target_mb<=25 \(verdict(mb(r.idleRSSKB).map { $0 <= 25 }))"
+        )
+        lines.append(
+            "W1 events=\(options.events) deliveries_per_s=\(fixed(r.endToEndPerSecond ?? -1, 0)) target_per_s>=10000 "
+                + "\(verdict(r.endToEndPerSecond.map { $0 >= 10_000 }))"
+                + " sink_window_per_s=\(fixed(r.sinkWindowPerSecond ?? -1, 0))"
+                + " enqueue_ms=\(fixed(r.enqueueMs ?? -1)) first_delivery_ms=\(fixed(r.firstDeliveryMs ?? -1))"
+                + " last_delivery_ms=\(fixed(r.lastDeliveryMs ?? -1)) delivered=\(r.w1Delivered ?? -1)"
+        )
+        lines.append(
+            "W1 rss_peak_mb=\(fixed(mb(r.peakRSSKB) ?? -1)) target_mb<=64 \(verdict(mb(r.peakRSSKB).map { $0 <= 64 }))"
+                + " rss_sampled_peak_mb=\(fixed(mb(r.sampledPeakRSSKB) ?? -1))"
+                + " rss_after_mb=\(fixed(mb(r.rssAfterW1KB) ?? -1))"
+        )
+        if let latency = r.latency {
+            lines.append(
+                "W3 count=\(r.latencyCount ?? 0) rate_per_s=\(fixed(options.latencyRate, 0))"
+                    + " p50_ms=\(fixed(latency.p50, 2)) target_p50_ms<=2 \(verdict(latency.p50 <= 2))"
+                    + " p90_ms=\(fixed(latency.p90, 2))"
+                    + " p99_ms=\(fixed(latency.p99, 2)) target_p99_ms<=10 \(verdict(latency.p99 <= 10))"
+                    + " max_ms=\(fixed(latency.max, 2)) mean_ms=\(fixed(latency.mean, 2))"
+                    + " rss_after_mb=\(fixed(mb(r.rssAfterRunKB) ?? -1))"
+            )
+        } else {
+            lines.append("W3 skipped")
+        }
+        lines.append("SHUTDOWN exit_code=\(r.exitCode ?? -1) shutdown_ms=\(fixed(r.shutdownMs ?? -1))")
+        lines.append("SINK other_requests=\(recorder.otherCount) sink_threads=\(options.sinkThreads)")
+        lines.append("==================================")
+        for line in lines { say(line) }
+    }
+
+    // MARK: - Helpers
+
+    private func write(_ text: String, to path: String) throws {
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        } catch {
+            throw BenchmarkError("cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+
+    private func logTail(_ path: String) -> String {
+        guard let text = readText(path), !text.isEmpty else { return "" }
+        let tail = text.split(separator: "\n").suffix(10).joined(separator: "\n  ")
+        return "\n  last lines of \(path):\n  " + tail
+    }
+
+    private func megabytes(_ kb: Int?) -> String {
+        kb.map { fixed(Double($0) / 1024) } ?? "?"
+    }
+
+    private func cores() -> Int {
+        ProcessInfo.processInfo.activeProcessorCount
+    }
+}
+
+/// The nearest-rank percentile of sorted values.
+func percentile(_ sorted: [Double], _ fraction: Double) -> Double {
+    guard !sorted.isEmpty else { return 0 }
+    let rank = Int((fraction * Double(sorted.count)).rounded(.up))
+    return sorted[min(sorted.count - 1, max(0, rank - 1))]
+}
+
+/// A free TCP port on 127.0.0.1 (bound to port 0, read back, released).
+func freeLocalPort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { return 0 }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+            bind(fd, socketAddress, length) == 0 && getsockname(fd, socketAddress, &length) == 0
+        }
+    }
+    return bound ? Int(UInt16(bigEndian: address.sin_port)) : 0
+}
+
+extension String {
+    /// Without leading and trailing white space.
+    var trimmed: String { trimmingCharacters(in: .whitespacesAndNewlines) }
+}
