@@ -217,6 +217,9 @@ public struct EventIntake: Sendable {
     }
 
     static func describe(_ error: any Error) -> String {
+        if let failure = error as? JSONParser.Failure {
+            return "is not valid JSON (\(failure))"
+        }
         if let decoding = error as? DecodingError {
             switch decoding {
             case .dataCorrupted(let context):

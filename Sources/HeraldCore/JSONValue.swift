@@ -97,15 +97,13 @@ extension JSONValue: Codable {
 }
 
 extension JSONValue {
-    /// Parses JSON bytes; the parser rejects nesting deeper than Foundation's limit instead of recursing unbounded.
+    /// Parses JSON bytes strictly (see `JSONParser`): bounded nesting, valid UTF-8, no duplicate keys.
     public static func parse(_ data: Data) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: data)
+        try JSONParser.parse(data)
     }
 
     /// Encodes with sorted keys, so equal values give equal bytes.
     public func canonicalData() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(self)
+        Data(canonicalBytes())
     }
 }
