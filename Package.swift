@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         .systemLibrary(
@@ -26,7 +27,11 @@ let package = Package(
         .target(name: "HeraldCore"),
         .target(
             name: "HeraldProviders",
-            dependencies: ["HeraldCore", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "HeraldCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ]
         ),
         .target(
             name: "HeraldCurl",
@@ -77,11 +82,14 @@ let package = Package(
         .testTarget(name: "HeraldCoreTests", dependencies: ["HeraldCore", "HeraldTesting"]),
         .testTarget(
             name: "HeraldProvidersTests",
-            dependencies: ["HeraldProviders", "HeraldTesting"],
+            dependencies: ["HeraldProviders", "HeraldTesting", "HeraldCurl"],
             resources: [.copy("Golden")]
         ),
         .testTarget(name: "HeraldCurlTests", dependencies: ["HeraldCurl", "HeraldTesting"]),
-        .testTarget(name: "HeraldSQLiteTests", dependencies: ["HeraldSQLite", "HeraldTesting"]),
+        .testTarget(
+            name: "HeraldSQLiteTests",
+            dependencies: ["HeraldSQLite", "HeraldTesting", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(
             name: "HeraldWorkerTests",
             dependencies: ["HeraldWorker", "HeraldTesting", "HeraldProviders", "HeraldSQLite", "HeraldCurl"]

@@ -1,0 +1,278 @@
+import Foundation
+import GRDB
+import HeraldCore
+
+extension SQLiteStore {
+    /// Claims due deliveries (pending or retrying and due, or leased with an expired lease), earliest due first,
+    /// leasing them until `leaseUntil`.
+    public func claimDeliveries(limit: Int, now: Date, leaseUntil: Date) async throws -> [Delivery] {
+        guard limit > 0 else { return [] }
+        let nowMillis = now.storeMillis
+        let leaseMillis = leaseUntil.storeMillis
+        return try await write("claimDeliveries") { db in
+            // The partial index holds only the queue (not the delivered history) and is ordered by due time:
+            // the scan stops after `limit` rows.
+            let select = try db.cachedStatement(
+                sql: """
+                    SELECT \(DeliveryRow.columns) FROM deliveries INDEXED BY deliveries_due
+                    WHERE state IN ('pending', 'retrying', 'leased') AND due_at <= ?
+                    ORDER BY due_at, id LIMIT ?
+                    """
+            )
+            let lease = try db.cachedStatement(
+                sql: "UPDATE deliveries SET state = 'leased', due_at = ?, updated_at = ? WHERE id = ?"
+            )
+            var deliveries: [Delivery] = []
+            deliveries.reserveCapacity(limit)
+            let cursor = try Row.fetchCursor(select, arguments: [nowMillis, limit])
+            while let row = try cursor.next() {
+                var delivery = try DeliveryRow.decode(row)
+                delivery.state = .leased
+                delivery.dueAt = leaseUntil
+                delivery.updatedAt = now
+                deliveries.append(delivery)
+            }
+            for delivery in deliveries {
+                try lease.execute(arguments: [leaseMillis, nowMillis, delivery.id])
+            }
+            return deliveries
+        }
+    }
+
+    /// Applies outcomes to leased deliveries in one transaction. An update for a delivery that is no longer
+    /// leased (a stale worker's, after its lease expired and the delivery was finished elsewhere) is ignored.
+    public func apply(_ updates: [DeliveryUpdate], now: Date) async throws {
+        guard !updates.isEmpty else { return }
+        let nowMillis = now.storeMillis
+        try await write("apply") { db in
+            let delivered = try db.cachedStatement(
+                sql: """
+                    UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, receipt = ?, updated_at = ?
+                    WHERE id = ? AND state = 'leased' RETURNING attempts
+                    """
+            )
+            let failed = try db.cachedStatement(
+                sql: """
+                    UPDATE deliveries SET state = ?, attempts = attempts + 1, due_at = ?, last_error = ?,
+                        last_reason = ?, updated_at = ?
+                    WHERE id = ? AND state = 'leased' RETURNING attempts
+                    """
+            )
+            let deferred = try db.cachedStatement(
+                sql: """
+                    UPDATE deliveries SET state = CASE WHEN attempts > 0 THEN 'retrying' ELSE 'pending' END,
+                        due_at = ?, updated_at = ?
+                    WHERE id = ? AND state = 'leased'
+                    """
+            )
+            let insertAttempt = try db.cachedStatement(
+                sql: """
+                    INSERT INTO attempts (delivery_id, number, started_at, duration, result, reason, status, detail)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+            )
+            for update in updates {
+                let number: Int?
+                let attempt: AttemptRecord
+                switch update {
+                case .delivered(let id, let record, let receipt):
+                    attempt = record
+                    number = try Int.fetchOne(delivered, arguments: [receipt, nowMillis, id])
+                case .retry(let id, let record, let at):
+                    attempt = record
+                    number = try Int.fetchOne(
+                        failed,
+                        arguments: [
+                            DeliveryState.retrying.rawValue, at.storeMillis, record.summary, record.reason?.rawValue,
+                            nowMillis, id,
+                        ]
+                    )
+                case .dead(let id, let record):
+                    attempt = record
+                    // A dead letter is never due; `due_at` keeps the time it died, for the record.
+                    number = try Int.fetchOne(
+                        failed,
+                        arguments: [
+                            DeliveryState.dead.rawValue, nowMillis, record.summary, record.reason?.rawValue,
+                            nowMillis, id,
+                        ]
+                    )
+                case .deferred(let id, let until):
+                    try deferred.execute(arguments: [until.storeMillis, nowMillis, id])
+                    continue
+                }
+                guard let number else { continue }
+                try insertAttempt.execute(arguments: [
+                    update.id, number, attempt.startedAt.storeMillis, attempt.duration, attempt.result.rawValue,
+                    attempt.reason?.rawValue, attempt.status, attempt.detail,
+                ])
+            }
+        }
+    }
+
+    /// The earliest due time among pending, retrying and leased deliveries (a lease's expiry is its due time).
+    public func nextDeliveryDue() async throws -> Date? {
+        try await read("nextDeliveryDue") { db in
+            let statement = try db.cachedStatement(
+                sql: """
+                    SELECT due_at FROM deliveries INDEXED BY deliveries_due
+                    WHERE state IN ('pending', 'retrying', 'leased') ORDER BY due_at LIMIT 1
+                    """
+            )
+            return try Int64.fetchOne(statement).map(Date.init(storeMillis:))
+        }
+    }
+
+    /// Counts by state (every state present, zero when empty) and the oldest due pending or retrying delivery.
+    public func status(now: Date) async throws -> StoreStatus {
+        try await read("status") { db in
+            var events = Dictionary(uniqueKeysWithValues: EventState.allCases.map { ($0, 0) })
+            // Only the unfinished events are counted row by row (through the small partial index); the fanned-out
+            // history is the total minus those, so a large history costs one scan of the narrowest index.
+            let waiting = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT state, COUNT(*) FROM events INDEXED BY events_due
+                    WHERE state IN ('accepted', 'fanningOut') GROUP BY state
+                    """
+            )
+            var unfinished = 0
+            for row in waiting {
+                let count: Int = try row.decode(atIndex: 1)
+                events[try parse(EventState.self, try row.decode(atIndex: 0), column: "event state")] = count
+                unfinished += count
+            }
+            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events") ?? 0
+            events[.fannedOut] = total - unfinished
+
+            var deliveries = Dictionary(uniqueKeysWithValues: DeliveryState.allCases.map { ($0, 0) })
+            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) FROM deliveries GROUP BY state") {
+                let state = try parse(DeliveryState.self, try row.decode(atIndex: 0), column: "delivery state")
+                deliveries[state] = try row.decode(atIndex: 1)
+            }
+            let oldestDue = try Int64.fetchOne(
+                db,
+                sql: """
+                    SELECT due_at FROM deliveries INDEXED BY deliveries_due
+                    WHERE state IN ('pending', 'retrying', 'leased') AND state <> 'leased'
+                    ORDER BY due_at LIMIT 1
+                    """
+            )
+            return StoreStatus(
+                events: events,
+                deliveries: deliveries,
+                oldestDue: oldestDue.map(Date.init(storeMillis:))
+            )
+        }
+    }
+
+    /// Deliveries in `state` (all when nil), most recently updated first.
+    public func deliveries(state: DeliveryState?, limit: Int) async throws -> [Delivery] {
+        guard limit > 0 else { return [] }
+        return try await read("deliveries") { db in
+            if let state {
+                return try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT \(DeliveryRow.columns) FROM deliveries WHERE state = ?
+                        ORDER BY updated_at DESC, id DESC LIMIT ?
+                        """,
+                    arguments: [state.rawValue, limit]
+                ).map(DeliveryRow.decode)
+            }
+            return try Row.fetchAll(
+                db,
+                sql: "SELECT \(DeliveryRow.columns) FROM deliveries ORDER BY updated_at DESC, id DESC LIMIT ?",
+                arguments: [limit]
+            ).map(DeliveryRow.decode)
+        }
+    }
+
+    /// One delivery by id; nil when unknown.
+    public func delivery(id: Int64) async throws -> Delivery? {
+        try await read("delivery") { db in
+            try Row.fetchOne(db, sql: "SELECT \(DeliveryRow.columns) FROM deliveries WHERE id = ?", arguments: [id])
+                .map(DeliveryRow.decode)
+        }
+    }
+
+    /// The recorded attempts of a delivery, oldest first (a SQLite addition to `Store`, for `herald explain`).
+    public func attempts(deliveryId: Int64) async throws -> [AttemptRecord] {
+        try await read("attempts") { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT started_at, duration, result, reason, status, detail FROM attempts
+                    WHERE delivery_id = ? ORDER BY id
+                    """,
+                arguments: [deliveryId]
+            ).map { row in
+                let reason: String? = try row.decode(atIndex: 3)
+                return AttemptRecord(
+                    startedAt: Date(storeMillis: try row.decode(atIndex: 0)),
+                    duration: try row.decode(atIndex: 1),
+                    result: try parse(AttemptRecord.Result.self, try row.decode(atIndex: 2), column: "attempt result"),
+                    reason: try reason.map { try parse(FailureReason.self, $0, column: "failure reason") },
+                    status: try row.decode(atIndex: 4),
+                    detail: try row.decode(atIndex: 5)
+                )
+            }
+        }
+    }
+
+    /// Puts dead letters back in the queue with a fresh retry window, due now; other ids are left alone.
+    public func requeueDead(ids: [Int64]?, now: Date) async throws -> Int {
+        let nowMillis = now.storeMillis
+        return try await write("requeueDead") { db in
+            let requeue = """
+                UPDATE deliveries SET state = 'pending', attempts = 0, window_start = ?, due_at = ?, updated_at = ?
+                WHERE state = 'dead'
+                """
+            guard let ids else {
+                try db.execute(sql: requeue, arguments: [nowMillis, nowMillis, nowMillis])
+                return db.changesCount
+            }
+            let statement = try db.cachedStatement(sql: requeue + " AND id = ?")
+            var count = 0
+            for id in Set(ids) {
+                try statement.execute(arguments: [nowMillis, nowMillis, nowMillis, id])
+                count += db.changesCount
+            }
+            return count
+        }
+    }
+
+    /// Deletes delivered and dead deliveries past retention (their attempts go with them), expired idempotency
+    /// keys, then fanned-out events older than the delivered retention that have no delivery and no key left.
+    ///
+    /// An event outlives its deliveries while its idempotency key is remembered, so that a re-submission still
+    /// answers with the original id.
+    public func prune(now: Date, retention: Retention) async throws -> PruneResult {
+        let deliveredCutoff = now.addingTimeInterval(-retention.delivered).storeMillis
+        let deadCutoff = now.addingTimeInterval(-retention.dead).storeMillis
+        let keyCutoff = now.addingTimeInterval(-retention.idempotency).storeMillis
+        return try await write("prune") { db in
+            try db.execute(
+                sql: "DELETE FROM deliveries WHERE state = 'delivered' AND updated_at < ?",
+                arguments: [deliveredCutoff]
+            )
+            var deliveries = db.changesCount
+            try db.execute(
+                sql: "DELETE FROM deliveries WHERE state = 'dead' AND updated_at < ?",
+                arguments: [deadCutoff]
+            )
+            deliveries += db.changesCount
+            try db.execute(sql: "DELETE FROM idempotency_keys WHERE created_at < ?", arguments: [keyCutoff])
+            try db.execute(
+                sql: """
+                    DELETE FROM events
+                    WHERE accepted_at < ? AND state = 'fannedOut'
+                    AND NOT EXISTS (SELECT 1 FROM deliveries WHERE deliveries.event_id = events.id)
+                    AND NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE idempotency_keys.event_id = events.id)
+                    """,
+                arguments: [deliveredCutoff]
+            )
+            return PruneResult(deliveries: deliveries, events: db.changesCount)
+        }
+    }
+}

@@ -1,0 +1,213 @@
+import Foundation
+import GRDB
+import HeraldCore
+
+extension SQLiteStore {
+    /// Stores the batch in one transaction (SPEC §3.1): a known idempotency key with an identical canonical body
+    /// answers `.duplicate` with the original id; with a different body the whole batch is refused.
+    public func enqueue(_ events: [NewEvent], now: Date) async throws -> [EnqueueResult] {
+        guard !events.isEmpty else { return [] }
+        // Encode before taking the write lock: the lock is shared with every other writer.
+        let encoder = EventBody.encoder()
+        let bodies = try events.map { String(decoding: try encoder.encode($0.event), as: UTF8.self) }
+        let nowMillis = now.storeMillis
+        return try await write("enqueue") { db in
+            let findKey = try db.cachedStatement(
+                sql: """
+                    SELECT events.id, events.canonical_body FROM idempotency_keys
+                    JOIN events ON events.id = idempotency_keys.event_id
+                    WHERE idempotency_keys.key = ?
+                    """
+            )
+            let insertEvent = try db.cachedStatement(
+                sql: """
+                    INSERT INTO events (id, state, due_at, accepted_at, key, organization, project, body, canonical_body)
+                    VALUES (?, 'accepted', ?, ?, ?, ?, ?, ?, ?)
+                    """
+            )
+            let insertKey = try db.cachedStatement(
+                sql: "INSERT INTO idempotency_keys (key, event_id, created_at) VALUES (?, ?, ?)"
+            )
+            var results: [EnqueueResult] = []
+            results.reserveCapacity(events.count)
+            for (index, newEvent) in events.enumerated() {
+                let event = newEvent.event
+                if let key = newEvent.idempotencyKey {
+                    // Also finds a key stored earlier in this batch: the transaction sees its own inserts.
+                    if let row = try Row.fetchOne(findKey, arguments: [key]) {
+                        guard try row.decode(Data.self, atIndex: 1) == newEvent.canonicalBody else {
+                            throw StoreError.idempotencyConflict(index: index, key: key)
+                        }
+                        results.append(.duplicate(eventId: try row.decode(atIndex: 0)))
+                        continue
+                    }
+                }
+                do {
+                    try insertEvent.execute(arguments: [
+                        event.id, nowMillis, nowMillis, event.key, event.organization, event.project, bodies[index],
+                        newEvent.canonicalBody,
+                    ])
+                } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+                    // The event id itself is taken by a different event.
+                    throw StoreError.idempotencyConflict(index: index, key: event.id)
+                }
+                if let key = newEvent.idempotencyKey {
+                    try insertKey.execute(arguments: [key, event.id, nowMillis])
+                }
+                results.append(.accepted(eventId: event.id))
+            }
+            return results
+        }
+    }
+
+    /// Whether an event is accepted and due, or its fan-out lease has expired: one probe of a small index.
+    public func hasClaimableEvents(now: Date) async throws -> Bool {
+        let nowMillis = now.storeMillis
+        return try await read("hasClaimableEvents") { db in
+            let statement = try db.cachedStatement(
+                sql: """
+                    SELECT 1 FROM events INDEXED BY events_due
+                    WHERE state IN ('accepted', 'fanningOut') AND due_at <= ? LIMIT 1
+                    """
+            )
+            return try Int.fetchOne(statement, arguments: [nowMillis]) != nil
+        }
+    }
+
+    /// Claims due events, oldest (first stored) first, leasing them until `leaseUntil`.
+    public func claimEvents(limit: Int, now: Date, leaseUntil: Date) async throws -> [ClaimedEvent] {
+        guard limit > 0 else { return [] }
+        let nowMillis = now.storeMillis
+        let leaseMillis = leaseUntil.storeMillis
+        let claimed: [(acceptedAt: Int64, body: Data)] = try await write("claimEvents") { db in
+            let select = try db.cachedStatement(
+                sql: """
+                    SELECT seq, accepted_at, body FROM events INDEXED BY events_due
+                    WHERE state IN ('accepted', 'fanningOut') AND due_at <= ?
+                    ORDER BY seq LIMIT ?
+                    """
+            )
+            let lease = try db.cachedStatement(sql: "UPDATE events SET state = 'fanningOut', due_at = ? WHERE seq = ?")
+            var rows: [(seq: Int64, acceptedAt: Int64, body: Data)] = []
+            let cursor = try Row.fetchCursor(select, arguments: [nowMillis, limit])
+            while let row = try cursor.next() {
+                rows.append((try row.decode(atIndex: 0), try row.decode(atIndex: 1), try row.decode(atIndex: 2)))
+            }
+            for row in rows {
+                try lease.execute(arguments: [leaseMillis, row.seq])
+            }
+            return rows.map { ($0.acceptedAt, $0.body) }
+        }
+        // Decoded after the commit, off the writer: JSON decoding is the expensive part.
+        let decoder = EventBody.decoder()
+        return try claimed.map {
+            ClaimedEvent(
+                event: try decoder.decode(Event.self, from: $0.body),
+                acceptedAt: Date(storeMillis: $0.acceptedAt)
+            )
+        }
+    }
+
+    /// Stores every event's deliveries and suppressions and marks it fanned out, in one transaction.
+    ///
+    /// An event already fanned out (by a worker whose lease on it had expired) is skipped, so its deliveries
+    /// are never stored twice. An unknown event fails the whole batch with `StoreError.notFound`.
+    public func completeFanOut(_ results: [FanOutResult], now: Date) async throws {
+        guard !results.isEmpty else { return }
+        let nowMillis = now.storeMillis
+        try await write("completeFanOut") { db in
+            let findEvent = try db.cachedStatement(sql: "SELECT state, accepted_at FROM events WHERE id = ?")
+            let markEvent = try db.cachedStatement(
+                sql: "UPDATE events SET state = 'fannedOut', due_at = ? WHERE id = ?"
+            )
+            let insertDelivery = try db.cachedStatement(
+                sql: """
+                    INSERT INTO deliveries (
+                        event_id, state, due_at, attempts, channel, notifier_id, recipient_kind, recipient_id,
+                        recipient_address, recipient_name, reason, destination, content_type, created_at,
+                        window_start, updated_at, payload
+                    ) VALUES (?, 'pending', ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+            )
+            let insertSuppression = try db.cachedStatement(
+                sql: "INSERT INTO suppressions (event_id, recipient, channel, reason) VALUES (?, ?, ?, ?)"
+            )
+            for result in results {
+                guard let row = try Row.fetchOne(findEvent, arguments: [result.eventId]) else {
+                    throw StoreError.notFound("event \(result.eventId)")
+                }
+                if try row.decode(String.self, atIndex: 0) == EventState.fannedOut.rawValue { continue }
+                let acceptedAt: Int64 = try row.decode(atIndex: 1)
+                for delivery in result.deliveries {
+                    try insertDelivery.execute(arguments: [
+                        result.eventId, nowMillis, delivery.channel.rawValue, delivery.notifierId,
+                        delivery.recipient.kind.rawValue, delivery.recipient.id, delivery.recipient.address,
+                        delivery.recipient.name, delivery.reason.rawValue, delivery.destination, delivery.contentType,
+                        acceptedAt, nowMillis, nowMillis, delivery.payload,
+                    ])
+                }
+                for suppression in result.suppressions {
+                    try insertSuppression.execute(arguments: [
+                        result.eventId, suppression.recipient, suppression.channel?.rawValue, suppression.reason,
+                    ])
+                }
+                try markEvent.execute(arguments: [nowMillis, result.eventId])
+            }
+        }
+    }
+
+    /// The event, its state, its deliveries (in creation order) and its suppressions; nil when unknown.
+    public func eventRecord(id: String) async throws -> EventRecord? {
+        let stored: StoredEvent? = try await read("eventRecord") { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT state, accepted_at, body FROM events WHERE id = ?",
+                    arguments: [id]
+                )
+            else { return nil }
+            let deliveries = try Row.fetchAll(
+                db,
+                sql: "SELECT \(DeliveryRow.columns) FROM deliveries WHERE event_id = ? ORDER BY id",
+                arguments: [id]
+            ).map(DeliveryRow.decode)
+            let suppressions = try Row.fetchAll(
+                db,
+                sql: "SELECT recipient, channel, reason FROM suppressions WHERE event_id = ? ORDER BY rowid",
+                arguments: [id]
+            ).map { row in
+                let channel: String? = try row.decode(atIndex: 1)
+                return Suppression(
+                    eventId: id,
+                    recipient: try row.decode(atIndex: 0),
+                    channel: try channel.map { try parse(Channel.self, $0, column: "suppression channel") },
+                    reason: try row.decode(atIndex: 2)
+                )
+            }
+            return StoredEvent(
+                state: try row.decode(atIndex: 0),
+                acceptedAt: try row.decode(atIndex: 1),
+                body: try row.decode(atIndex: 2),
+                deliveries: deliveries,
+                suppressions: suppressions
+            )
+        }
+        guard let stored else { return nil }
+        return EventRecord(
+            event: try EventBody.decoder().decode(Event.self, from: stored.body),
+            state: try parse(EventState.self, stored.state, column: "event state"),
+            acceptedAt: Date(storeMillis: stored.acceptedAt),
+            deliveries: stored.deliveries,
+            suppressions: stored.suppressions
+        )
+    }
+}
+
+/// An `events` row with its deliveries and suppressions, as read in one transaction.
+private struct StoredEvent: Sendable {
+    var state: String
+    var acceptedAt: Int64
+    var body: Data
+    var deliveries: [Delivery]
+    var suppressions: [Suppression]
+}

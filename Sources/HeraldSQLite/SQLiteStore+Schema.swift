@@ -1,0 +1,88 @@
+import GRDB
+
+extension SQLiteStore {
+    /// The schema, one migration per released change. Never edit a shipped migration: add the next one.
+    ///
+    /// Times are INTEGER milliseconds since the Unix epoch. Small, hot columns come first in each table so
+    /// that scans by state never touch the bodies (SQLite reads a row's columns in order).
+    static let migrator: DatabaseMigrator = {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE events (
+                        seq INTEGER PRIMARY KEY,
+                        id TEXT NOT NULL UNIQUE,
+                        state TEXT NOT NULL,
+                        due_at INTEGER NOT NULL,
+                        accepted_at INTEGER NOT NULL,
+                        key TEXT NOT NULL,
+                        organization TEXT NOT NULL,
+                        project TEXT,
+                        body TEXT NOT NULL,
+                        canonical_body BLOB NOT NULL
+                    );
+                    CREATE INDEX events_due ON events(due_at) WHERE state IN ('accepted', 'fanningOut');
+                    CREATE INDEX events_accepted ON events(accepted_at);
+
+                    CREATE TABLE idempotency_keys (
+                        key TEXT NOT NULL PRIMARY KEY,
+                        event_id TEXT NOT NULL REFERENCES events(id),
+                        created_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX idempotency_keys_event ON idempotency_keys(event_id);
+                    CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);
+
+                    CREATE TABLE deliveries (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        event_id TEXT NOT NULL REFERENCES events(id),
+                        state TEXT NOT NULL,
+                        due_at INTEGER NOT NULL,
+                        attempts INTEGER NOT NULL,
+                        channel TEXT NOT NULL,
+                        notifier_id INTEGER NOT NULL,
+                        recipient_kind TEXT NOT NULL,
+                        recipient_id TEXT,
+                        recipient_address TEXT NOT NULL,
+                        recipient_name TEXT,
+                        reason TEXT NOT NULL,
+                        destination TEXT NOT NULL,
+                        content_type TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        window_start INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL,
+                        last_error TEXT,
+                        last_reason TEXT,
+                        receipt TEXT,
+                        payload BLOB NOT NULL
+                    );
+                    CREATE INDEX deliveries_due ON deliveries(due_at) WHERE state IN ('pending', 'retrying', 'leased');
+                    CREATE INDEX deliveries_event ON deliveries(event_id);
+                    CREATE INDEX deliveries_state_updated ON deliveries(state, updated_at);
+
+                    CREATE TABLE attempts (
+                        id INTEGER PRIMARY KEY,
+                        delivery_id INTEGER NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+                        number INTEGER NOT NULL,
+                        started_at INTEGER NOT NULL,
+                        duration REAL NOT NULL, -- seconds, not a point in time
+                        result TEXT NOT NULL,
+                        reason TEXT,
+                        status INTEGER,
+                        detail TEXT NOT NULL
+                    );
+                    CREATE INDEX attempts_delivery ON attempts(delivery_id);
+
+                    CREATE TABLE suppressions (
+                        event_id TEXT NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+                        recipient TEXT NOT NULL,
+                        channel TEXT,
+                        reason TEXT NOT NULL
+                    );
+                    CREATE INDEX suppressions_event ON suppressions(event_id);
+                    """
+            )
+        }
+        return migrator
+    }()
+}

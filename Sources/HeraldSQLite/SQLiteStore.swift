@@ -1,0 +1,103 @@
+import Foundation
+import GRDB
+import HeraldCore
+
+/// The embedded store (SPEC §13): one SQLite file in WAL mode, opened through a GRDB `DatabasePool` —
+/// a single writer connection that serialises every write transaction, plus reader connections.
+///
+/// Several processes may open the same file at once (`herald enqueue` writes while `herald serve` runs):
+/// every write is one `BEGIN IMMEDIATE` transaction that waits up to the busy timeout for the file lock,
+/// then fails with `StoreError.unavailable` having applied nothing.
+public final class SQLiteStore: Store {
+    /// The open database; GRDB's pool is thread-safe and `Sendable`.
+    let pool: DatabasePool
+    /// True when opened read-only (`herald status`, `herald explain` on a file they may not write).
+    let readOnly: Bool
+
+    /// Opens (and creates, unless `readOnly`) the database at `path`, creating its parent directory if missing.
+    ///
+    /// - Parameters:
+    ///   - path: The database file, e.g. `/var/lib/herald/herald.db`.
+    ///   - readOnly: Open without write access; writes then fail with `StoreError.unavailable`.
+    ///   - busyTimeout: How long a transaction waits for a lock held by another connection or process.
+    /// - Throws: `StoreError.unavailable` when the file cannot be opened.
+    public init(path: String, readOnly: Bool = false, busyTimeout: TimeInterval = 5) throws {
+        self.readOnly = readOnly
+        let parent = URL(fileURLWithPath: path).deletingLastPathComponent()
+        if !readOnly {
+            do {
+                try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+            } catch {
+                throw StoreError.unavailable("open: cannot create the database directory \(parent.path)")
+            }
+        }
+        var configuration = Configuration()
+        configuration.readonly = readOnly
+        configuration.busyMode = .timeout(busyTimeout)
+        configuration.foreignKeysEnabled = true
+        // Two cores: more readers than this only add page caches (memory) without adding throughput.
+        configuration.maximumReaderCount = 3
+        configuration.prepareDatabase { db in
+            // WAL + NORMAL: a commit is durable against a process crash; only the OS crashing can lose the last
+            // transactions (SPEC §13).
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch let error as DatabaseError {
+            throw Self.translate(error, operation: "open")
+        }
+    }
+
+    /// Applies pending migrations. Safe to run from several processes at once; read-only stores only check
+    /// that the schema is current.
+    public func migrate() async throws {
+        let migrator = Self.migrator
+        if readOnly {
+            guard try await read("migrate", migrator.hasCompletedMigrations) else {
+                throw StoreError.unavailable("migrate: the database schema is out of date (run herald migrate)")
+            }
+            return
+        }
+        do {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                migrator.asyncMigrate(pool) { result in
+                    continuation.resume(with: result.map { _ in () })
+                }
+            }
+        } catch {
+            // GRDB reads the applied migrations before taking the write lock, so a process racing this one can
+            // have applied them first; then our attempt failed harmlessly (its transaction rolled back).
+            if (try? await pool.read(migrator.hasCompletedMigrations)) == true { return }
+            if let error = error as? DatabaseError { throw Self.translate(error, operation: "migrate") }
+            throw error
+        }
+    }
+
+    /// Closes every connection. The store must not be used afterwards.
+    public func close() async throws {
+        do {
+            try pool.close()
+        } catch let error as DatabaseError {
+            throw Self.translate(error, operation: "close")
+        }
+    }
+
+    /// Runs `updates` in one `BEGIN IMMEDIATE` transaction on the writer, mapping lock and I/O failures.
+    func write<T: Sendable>(_ operation: String, _ updates: @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.write(updates)
+        } catch let error as DatabaseError {
+            throw Self.translate(error, operation: operation)
+        }
+    }
+
+    /// Runs `value` in one read transaction on a reader connection.
+    func read<T: Sendable>(_ operation: String, _ value: @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.read(value)
+        } catch let error as DatabaseError {
+            throw Self.translate(error, operation: operation)
+        }
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import HeraldCore
+
+/// An expectation of a conformance check that did not hold; the message starts with the file and line.
+public struct ConformanceFailure: Error, Sendable, CustomStringConvertible {
+    /// What was expected and what happened, prefixed with `file:line:`.
+    public var message: String
+
+    /// Creates a failure at the caller's position.
+    public init(_ message: String, file: StaticString = #fileID, line: UInt = #line) {
+        self.message = "\(file):\(line): \(message)"
+    }
+
+    /// The message.
+    public var description: String { message }
+}
+
+/// One named behaviour of the `Store` contract, runnable against any store.
+public struct StoreConformanceCheck: Sendable {
+    /// A short sentence naming the behaviour, unique in the suite.
+    public var name: String
+    /// Runs the check against a fresh, empty store; throws `ConformanceFailure` when the store misbehaves.
+    public var run: @Sendable (any Store) async throws -> Void
+
+    /// Creates a check.
+    public init(name: String, run: @escaping @Sendable (any Store) async throws -> Void) {
+        self.name = name
+        self.run = run
+    }
+}
+
+/// The behaviour every `Store` implementation must show (SPEC §2, §3.1, §13), as checks a test target runs
+/// against a fresh store each:
+///
+/// ```swift
+/// @Test(arguments: StoreConformance.checks.map(\.name))
+/// func conformance(_ name: String) async throws {
+///     let store = try makeEmptyStore()
+///     try await StoreConformance.check(named: name)!.run(store)
+/// }
+/// ```
+///
+/// Each check migrates the store first, uses fixed millisecond-aligned times (no clock, no sleeping) and
+/// compares times to the millisecond.
+public struct StoreConformance: Sendable {
+    /// Every check of the suite.
+    public static let checks: [StoreConformanceCheck] = [
+        check("migrate is idempotent and an empty store reports zeros", emptyStore),
+        check("enqueue stores events with their acceptance time", enqueueStoresEvents),
+        check("enqueue answers an identical resubmission with the original id", enqueueDuplicate),
+        check("enqueue refuses a reused key with a different body and stores nothing", enqueueConflict),
+        check("enqueue handles a key repeated within one batch", enqueueKeyRepeatedInBatch),
+        check("enqueue refuses an event id already taken", enqueueTakenEventId),
+        check("claimEvents leases the oldest events first", claimEventsOldestFirst),
+        check("claimEvents reclaims events whose lease expired", claimEventsLeaseExpiry),
+        check("hasClaimableEvents follows accepted events and leases", hasClaimableEvents),
+        check("completeFanOut stores deliveries and suppressions", completeFanOutStores),
+        check("completeFanOut applies an event once", completeFanOutOnce),
+        check("completeFanOut of an unknown event stores nothing", completeFanOutUnknownEvent),
+        check("claimDeliveries leases due deliveries earliest first", claimDeliveriesEarliestFirst),
+        check("claimDeliveries reclaims deliveries whose lease expired", claimDeliveriesLeaseExpiry),
+        check("apply delivered records the receipt", applyDelivered),
+        check("apply retry schedules the next attempt", applyRetry),
+        check("apply dead makes a dead letter", applyDead),
+        check("apply deferred returns the delivery without counting an attempt", applyDeferred),
+        check("apply ignores deliveries that are not leased", applyIgnoresUnleased),
+        check("apply handles a mixed batch", applyMixedBatch),
+        check("nextDeliveryDue and status follow the queue", nextDueAndStatus),
+        check("deliveries lists by state, most recently updated first", deliveriesListing),
+        check("requeueDead replays dead letters only", requeueDead),
+        check("prune removes what retention allows", prune),
+        check("prune keeps events whose idempotency key is remembered", pruneKeepsRememberedEvents),
+        check("a batch of hundreds goes through the whole pipeline", wholePipelineBatch),
+    ]
+
+    /// The check called `name`, if the suite has one.
+    public static func check(named name: String) -> StoreConformanceCheck? {
+        checks.first { $0.name == name }
+    }
+
+    private static func check(
+        _ name: String,
+        _ body: @escaping @Sendable (any Store) async throws -> Void
+    ) -> StoreConformanceCheck {
+        StoreConformanceCheck(name: name) { store in
+            try await store.migrate()
+            try await body(store)
+        }
+    }
+}
+
+// MARK: - Expectations
+
+extension StoreConformance {
+    static func expect(
+        _ condition: Bool,
+        _ message: @autoclosure () -> String,
+        file: StaticString = #fileID,
+        line: UInt = #line
+    ) throws {
+        if !condition { throw ConformanceFailure(message(), file: file, line: line) }
+    }
+
+    static func expectEqual<Value: Equatable>(
+        _ actual: Value,
+        _ expected: Value,
+        _ what: String,
+        file: StaticString = #fileID,
+        line: UInt = #line
+    ) throws {
+        if actual != expected {
+            throw ConformanceFailure("\(what): expected \(expected), got \(actual)", file: file, line: line)
+        }
+    }
+
+    /// Compares times to the millisecond (the resolution every store keeps).
+    static func expectSameTime(
+        _ actual: Date?,
+        _ expected: Date?,
+        _ what: String,
+        file: StaticString = #fileID,
+        line: UInt = #line
+    ) throws {
+        try expectEqual(actual.map(millis), expected.map(millis), "\(what) (ms)", file: file, line: line)
+    }
+
+    static func unwrap<Value>(
+        _ value: Value?,
+        _ what: String,
+        file: StaticString = #fileID,
+        line: UInt = #line
+    ) throws -> Value {
+        guard let value else { throw ConformanceFailure("\(what): expected a value, got nil", file: file, line: line) }
+        return value
+    }
+
+    /// Runs `body`, which must throw; returns the error.
+    static func expectError<Value>(
+        _ what: String,
+        file: StaticString = #fileID,
+        line: UInt = #line,
+        _ body: () async throws -> Value
+    ) async throws -> any Error {
+        do {
+            let value = try await body()
+            throw ConformanceFailure("\(what): expected an error, got \(value)", file: file, line: line)
+        } catch let failure as ConformanceFailure {
+            throw failure
+        } catch {
+            return error
+        }
+    }
+
+    static func millis(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000).rounded())
+    }
+}
