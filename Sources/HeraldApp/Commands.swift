@@ -94,6 +94,26 @@ public enum Commands {
         return data
     }
 
+    /// `herald import FILE|-`: validates a directory file against what is stored and upserts it, all or nothing.
+    public static func importDirectory(configPath: String, input: String) async -> Int32 {
+        do {
+            return try await withStore(configPath: configPath) { loaded, store in
+                let data = try readInput(input, limit: 256 * 1024 * 1024)
+                let existing = try await store.loadDirectory()
+                let document = try DirectoryDocument.parse(data, catalog: loaded.catalog, existing: existing)
+                try await store.importDirectory(document, now: Date())
+                CommandOutput.line(
+                    "imported \(document.organizations.count) organizations, \(document.users.count) users, "
+                        + "\(document.teams.count) teams, \(document.projects.count) projects, "
+                        + "\(document.subscriptions.count) subscriptions, \(document.preferences.count) preferences")
+                return 0
+            }
+        } catch {
+            CommandOutput.failure(describe(error))
+            return exitCode(for: error)
+        }
+    }
+
     /// `herald status`: counts by state and the oldest due delivery.
     public static func status(configPath: String, json: Bool) async -> Int32 {
         do {

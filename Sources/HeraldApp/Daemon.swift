@@ -70,6 +70,7 @@ public enum Daemon {
         FanOutPlanner(
             catalog: loaded.catalog,
             providers: providers,
+            audience: DirectoryAudience(fallthroughLimit: loaded.configuration.worker.fallthroughLimit),
             settingsURLTemplate: loaded.configuration.links.settingsURL,
             subjectPrefix: loaded.configuration.email.subjectPrefix
         )

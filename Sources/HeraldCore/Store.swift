@@ -41,11 +41,17 @@ public struct FanOutResult: Sendable, Hashable {
     public var eventId: String
     public var deliveries: [NewDelivery]
     public var suppressions: [Suppression]
+    /// Implicit subscription changes (SPEC §5.3); they do not bump the directory version.
+    public var subscriptionChanges: [SubscriptionChange]
 
-    public init(eventId: String, deliveries: [NewDelivery], suppressions: [Suppression]) {
+    public init(
+        eventId: String, deliveries: [NewDelivery], suppressions: [Suppression],
+        subscriptionChanges: [SubscriptionChange] = []
+    ) {
         self.eventId = eventId
         self.deliveries = deliveries
         self.suppressions = suppressions
+        self.subscriptionChanges = subscriptionChanges
     }
 }
 
@@ -183,4 +189,22 @@ public protocol Store: Sendable {
 
     /// Closes the store.
     func close() async throws
+
+    // MARK: Directory
+
+    /// Upserts every record of `document` in one transaction (all or nothing) and bumps the directory version.
+    /// Organizations, users, teams (with their member lists) and projects (with teams, ownership, routes and
+    /// settings) are replaced by id; subscriptions by (project, issue, subscriber); preference rows by identity.
+    func importDirectory(_ document: DirectoryDocument, now: Date) async throws
+
+    /// Every directory record, for building a `DirectorySnapshot`.
+    func loadDirectory() async throws -> DirectoryDocument
+
+    /// A number that changes whenever the directory is written other than by fan-out's implicit subscriptions,
+    /// so a running fan-out stage knows when to reload its snapshot (also after writes by other processes).
+    func directoryVersion() async throws -> Int64
+
+    /// Removes the preference rows with the given identities and upserts `rows`, in one transaction; bumps the
+    /// directory version.
+    func replacePreferences(removing: [PreferenceRowIdentity], upserting rows: [PreferenceRow]) async throws
 }

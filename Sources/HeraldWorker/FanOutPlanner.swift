@@ -17,22 +17,41 @@ public struct PlannedTarget: Sendable, Hashable {
     }
 }
 
+/// Who an event reaches besides its raw addresses, who was left out, and the subscriptions it implies.
+public struct AudienceResolution: Sendable, Hashable {
+    public var targets: [PlannedTarget]
+    public var suppressions: [Suppression]
+    /// Implicit subscription changes (SPEC §5.3), stored in the same transaction as the deliveries.
+    public var subscriptionChanges: [SubscriptionChange]
+
+    public init(
+        targets: [PlannedTarget] = [], suppressions: [Suppression] = [], subscriptionChanges: [SubscriptionChange] = []
+    ) {
+        self.targets = targets
+        self.suppressions = suppressions
+        self.subscriptionChanges = subscriptionChanges
+    }
+}
+
 /// Who, besides the event's raw addresses, should hear about an event (participants, routes).
 public protocol AudienceResolver: Sendable {
-    /// Targets and the candidates left out, for one event.
-    func resolve(_ event: Event, entry: CatalogEntry) -> (targets: [PlannedTarget], suppressions: [Suppression])
+    /// Targets, the candidates left out and the implied subscription changes, for one event. Called for the
+    /// events of a batch in order, so the changes of one event are visible to the next.
+    func resolve(_ event: Event, entry: CatalogEntry) -> AudienceResolution
+
+    /// Brings the resolver's view of the directory up to date before a batch.
+    func refresh(from store: any Store) async throws
+}
+
+extension AudienceResolver {
+    public func refresh(from store: any Store) async throws {}
 }
 
 /// The audience when no directory is configured: users and teams named by an event cannot be resolved.
 public struct NoDirectoryAudience: AudienceResolver {
     public init() {}
 
-    public func resolve(
-        _ event: Event,
-        entry: CatalogEntry
-    ) -> (
-        targets: [PlannedTarget], suppressions: [Suppression]
-    ) {
+    public func resolve(_ event: Event, entry: CatalogEntry) -> AudienceResolution {
         var suppressions: [Suppression] = []
         for spec in event.recipients {
             switch spec {
@@ -47,7 +66,7 @@ public struct NoDirectoryAudience: AudienceResolver {
             case .address: break
             }
         }
-        return ([], suppressions)
+        return AudienceResolution(suppressions: suppressions)
     }
 }
 

@@ -96,6 +96,7 @@ public final class FanOutStage: Service, Sendable {
         )
         guard !claimed.isEmpty else { return false }
         let planner = self.planner.withLock { $0 }
+        try await planner.audience.refresh(from: store)
         var results: [FanOutResult] = []
         results.reserveCapacity(claimed.count)
         for item in claimed {

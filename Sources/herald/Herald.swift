@@ -16,7 +16,7 @@ struct Herald: AsyncParsableCommand {
         commandName: "herald",
         abstract: "Herald: the notification dispatch daemon.",
         subcommands: [
-            Serve.self, Enqueue.self, Status.self, Deliveries.self, Explain.self, Migrate.self, CheckConfig.self,
+            Serve.self, Enqueue.self, Import.self, Status.self, Deliveries.self, Explain.self, Migrate.self, CheckConfig.self,
         ]
     )
 }
@@ -41,6 +41,18 @@ struct Enqueue: AsyncParsableCommand {
 
     func run() async throws {
         let code = await Commands.enqueue(configPath: options.path, input: input, stream: stream)
+        if code != 0 { throw ExitCode(code) }
+    }
+}
+
+struct Import: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Upsert organizations, users, teams, projects, subscriptions and preferences; all or nothing.")
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "A directory JSON file, or - for standard input.") var input: String
+
+    func run() async throws {
+        let code = await Commands.importDirectory(configPath: options.path, input: input)
         if code != 0 { throw ExitCode(code) }
     }
 }

@@ -69,7 +69,7 @@ public struct DirectorySnapshot: Sendable {
     private let memberSetByProject: [String: Set<String>]
     private let activeMembersByProject: [String: [String]]
     private let rulesByProject: [String: [OwnershipRule]]
-    private let subscriptionsByIssue: [IssueKey: IssueSubscriptions]
+    private var subscriptionsByIssue: [IssueKey: IssueSubscriptions]
     private let preferencesByUser: [String: [PreferenceRow]]
     private let preferencesByTeam: [String: [PreferenceRow]]
 
@@ -244,6 +244,21 @@ public struct DirectorySnapshot: Sendable {
     public func ownershipRules(ofProject projectId: String) -> [OwnershipRule] { rulesByProject[projectId] ?? [] }
 
     // MARK: Subscriptions and preferences
+
+    /// Applies implicit subscription changes of one event in place (fan-out keeps its snapshot current with the
+    /// subscriptions it writes itself, instead of reloading the whole directory after every event).
+    public mutating func apply(_ changes: [SubscriptionChange]) {
+        for change in changes {
+            let row: IssueSubscription
+            switch change {
+            case .subscribe(let subscribed): row = subscribed
+            case .remove(let removed): row = removed
+            }
+            let key = IssueKey(project: row.project, issue: row.issue)
+            let current = subscriptionsByIssue[key]?.all ?? []
+            subscriptionsByIssue[key] = IssueSubscriptions(ImplicitSubscriptions.applying([change], to: current))
+        }
+    }
 
     /// The subscriptions of issue `issue` of project `project`.
     public func subscriptions(project: String, issue: String) -> IssueSubscriptions {

@@ -1,0 +1,95 @@
+import Foundation
+import HeraldCore
+import Synchronization
+
+/// The audience from the directory: participants (SPEC §6), project routes (§7), the project's email and SMS
+/// notifiers (§11.4) and implicit subscriptions (§5.3). Reads an in-memory snapshot that is reloaded when the
+/// store's directory version changes and kept current with the subscriptions fan-out writes itself.
+public final class DirectoryAudience: AudienceResolver {
+    private struct State: Sendable {
+        var snapshot: DirectorySnapshot
+        var version: Int64?
+    }
+
+    private let state: Mutex<State>
+    private let participants: ParticipantResolver
+
+    /// Keys that page through PagerDuty routes (SPEC §7): triggers, and every `resolved*` key to resolve.
+    static let pagingTriggers: Set<String> = ["escalating", "regression", "issue_alert"]
+
+    public init(fallthroughLimit: Int = ParticipantResolver.defaultFallthroughLimit, snapshot: DirectorySnapshot = DirectorySnapshot()) {
+        participants = ParticipantResolver(fallthroughLimit: fallthroughLimit)
+        state = Mutex(State(snapshot: snapshot, version: nil))
+    }
+
+    public func refresh(from store: any Store) async throws {
+        let version = try await store.directoryVersion()
+        guard state.withLock({ $0.version }) != version else { return }
+        let document = try await store.loadDirectory()
+        let snapshot = DirectorySnapshot(document: document)
+        state.withLock { $0 = State(snapshot: snapshot, version: version) }
+    }
+
+    public func resolve(_ event: Event, entry: CatalogEntry) -> AudienceResolution {
+        state.withLock { state in
+            // Subscriptions first: a newly assigned user is subscribed before the audience is decided.
+            let changes = ImplicitSubscriptions.changes(for: event, in: state.snapshot)
+            state.snapshot.apply(changes)
+            let snapshot = state.snapshot
+            let plan = participants.plan(for: event, entry: entry, directory: snapshot)
+            let project = snapshot.organization(reference: event.organization).flatMap { organization in
+                event.project.flatMap { snapshot.project(reference: $0, organization: organization.id) }
+            }
+            var targets = plan.targets.map { target in
+                PlannedTarget(
+                    recipient: target.recipient, channel: target.channel, reason: target.reason,
+                    notifier: Self.projectNotifier(project, channel: target.channel))
+            }
+            if let project {
+                targets.append(contentsOf: Self.routeTargets(project, event: event))
+            }
+            return AudienceResolution(targets: targets, suppressions: plan.suppressions, subscriptionChanges: changes)
+        }
+    }
+
+    /// The project's notifier for personal email and SMS deliveries; nil means the configured default.
+    static func projectNotifier(_ project: Project?, channel: Channel) -> Int? {
+        switch channel {
+        case .email: project?.settings.emailNotifier
+        case .sms: project?.settings.smsNotifier
+        default: nil
+        }
+    }
+
+    /// The project's routes whose filter matches the event.
+    static func routeTargets(_ project: Project, event: Event) -> [PlannedTarget] {
+        project.routes.compactMap { route in
+            guard matches(route.filter, event: event) else { return nil }
+            if route.channel == .pagerduty, !pages(event.key) { return nil }
+            return PlannedTarget(
+                recipient: Recipient(kind: .route, id: route.id, address: route.target), channel: route.channel,
+                reason: .route, notifier: route.notifier)
+        }
+    }
+
+    /// Whether `key` opens or closes a PagerDuty incident.
+    static func pages(_ key: String) -> Bool {
+        pagingTriggers.contains(key) || key.hasPrefix("resolved")
+    }
+
+    static func matches(_ filter: RouteFilter, event: Event) -> Bool {
+        if let keys = filter.keys, !keys.contains(event.key) { return false }
+        if let environments = filter.environments {
+            guard let environment = event.issue?.environment, environments.contains(environment) else { return false }
+        }
+        if let minimum = filter.minLevel, let threshold = RouteFilter.levels.firstIndex(of: minimum) {
+            // Resolutions carry no level of their own; they pass so they can close what a trigger opened.
+            if let level = event.issue?.level, let rank = RouteFilter.levels.firstIndex(of: level) {
+                if rank < threshold { return false }
+            } else if !event.key.hasPrefix("resolved") {
+                return false
+            }
+        }
+        return true
+    }
+}
