@@ -25,6 +25,7 @@ public enum Commands {
     /// `herald enqueue [FILE|-]`: validates the whole input and stores it in one transaction.
     /// With `stream`, every line is its own batch, stored as soon as it is read.
     public static func enqueue(configPath: String, input: String, stream: Bool) async -> Int32 {
+        MemoryTuning.apply()
         do {
             return try await withStore(configPath: configPath) { loaded, store in
                 let intake = EventIntake(catalog: loaded.catalog)
@@ -105,7 +106,8 @@ public enum Commands {
                 CommandOutput.line(
                     "imported \(document.organizations.count) organizations, \(document.users.count) users, "
                         + "\(document.teams.count) teams, \(document.projects.count) projects, "
-                        + "\(document.subscriptions.count) subscriptions, \(document.preferences.count) preferences")
+                        + "\(document.subscriptions.count) subscriptions, \(document.preferences.count) preferences"
+                )
                 return 0
             }
         } catch {

@@ -225,6 +225,7 @@ public enum Daemon {
 
     /// Runs `herald serve` until SIGTERM/SIGINT; returns the process exit code.
     public static func serve(configPath: String) async -> Int32 {
+        MemoryTuning.apply()
         let loaded: LoadedConfiguration
         do {
             loaded = try ConfigurationLoader.load(path: configPath)

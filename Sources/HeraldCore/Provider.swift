@@ -90,6 +90,16 @@ public protocol Provider: Sendable {
 
     /// Classifies the result of an attempt (providers.md §8).
     func classify(_ result: AttemptResult, now: Date) -> DeliveryOutcome
+
+    /// Classifies the result of an attempt of `delivery`; providers whose rules depend on the destination
+    /// (Slack webhook or Web API) implement it, the others inherit `classify(_:now:)`.
+    func classify(_ result: AttemptResult, for delivery: Delivery, now: Date) -> DeliveryOutcome
+}
+
+extension Provider {
+    public func classify(_ result: AttemptResult, for delivery: Delivery, now: Date) -> DeliveryOutcome {
+        classify(result, now: now)
+    }
 }
 
 /// The notifiers of a running daemon, by id, plus the default notifier per channel.

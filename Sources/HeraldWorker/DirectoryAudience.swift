@@ -17,7 +17,10 @@ public final class DirectoryAudience: AudienceResolver {
     /// Keys that page through PagerDuty routes (SPEC §7): triggers, and every `resolved*` key to resolve.
     static let pagingTriggers: Set<String> = ["escalating", "regression", "issue_alert"]
 
-    public init(fallthroughLimit: Int = ParticipantResolver.defaultFallthroughLimit, snapshot: DirectorySnapshot = DirectorySnapshot()) {
+    public init(
+        fallthroughLimit: Int = ParticipantResolver.defaultFallthroughLimit,
+        snapshot: DirectorySnapshot = DirectorySnapshot()
+    ) {
         participants = ParticipantResolver(fallthroughLimit: fallthroughLimit)
         state = Mutex(State(snapshot: snapshot, version: nil))
     }
@@ -42,8 +45,11 @@ public final class DirectoryAudience: AudienceResolver {
             }
             var targets = plan.targets.map { target in
                 PlannedTarget(
-                    recipient: target.recipient, channel: target.channel, reason: target.reason,
-                    notifier: Self.projectNotifier(project, channel: target.channel))
+                    recipient: target.recipient,
+                    channel: target.channel,
+                    reason: target.reason,
+                    notifier: Self.projectNotifier(project, channel: target.channel)
+                )
             }
             if let project {
                 targets.append(contentsOf: Self.routeTargets(project, event: event))
@@ -67,8 +73,11 @@ public final class DirectoryAudience: AudienceResolver {
             guard matches(route.filter, event: event) else { return nil }
             if route.channel == .pagerduty, !pages(event.key) { return nil }
             return PlannedTarget(
-                recipient: Recipient(kind: .route, id: route.id, address: route.target), channel: route.channel,
-                reason: .route, notifier: route.notifier)
+                recipient: Recipient(kind: .route, id: route.id, address: route.target),
+                channel: route.channel,
+                reason: .route,
+                notifier: route.notifier
+            )
         }
     }
 

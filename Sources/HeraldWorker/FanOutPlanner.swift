@@ -25,7 +25,9 @@ public struct AudienceResolution: Sendable, Hashable {
     public var subscriptionChanges: [SubscriptionChange]
 
     public init(
-        targets: [PlannedTarget] = [], suppressions: [Suppression] = [], subscriptionChanges: [SubscriptionChange] = []
+        targets: [PlannedTarget] = [],
+        suppressions: [Suppression] = [],
+        subscriptionChanges: [SubscriptionChange] = []
     ) {
         self.targets = targets
         self.suppressions = suppressions

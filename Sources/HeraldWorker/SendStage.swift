@@ -236,7 +236,7 @@ public final class SendStage: Service, Sendable {
                     )
                 }
             }
-            let outcome = provider.classify(result, now: self.clock.now())
+            let outcome = provider.classify(result, for: delivery, now: self.clock.now())
             self.finish(delivery, outcome: outcome, startedAt: now, provider: provider)
         }
     }

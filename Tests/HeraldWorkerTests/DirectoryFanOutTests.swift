@@ -54,19 +54,28 @@ struct DirectoryFanOutTests {
             try await store.migrate()
             let catalog = Catalog()
             let document = try DirectoryDocument.parse(
-                Data(DirectoryFanOutTests.directoryJSON.utf8), catalog: catalog, existing: DirectoryDocument())
+                Data(DirectoryFanOutTests.directoryJSON.utf8),
+                catalog: catalog,
+                existing: DirectoryDocument()
+            )
             try await store.importDirectory(document, now: clock.now())
             let slack = SlackProvider(
                 notifier: NotifierInfo(id: 2, name: "slack", channel: .slack),
-                connection: SlackConnection(apiURL: "http://127.0.0.1:1/api", token: "xoxb-test"))
+                connection: SlackConnection(apiURL: "http://127.0.0.1:1/api", token: "xoxb-test")
+            )
             let hook = WebhookProvider(
-                notifier: NotifierInfo(id: 6, name: "hook", channel: .webhook), connection: WebhookConnection())
+                notifier: NotifierInfo(id: 6, name: "hook", channel: .webhook),
+                connection: WebhookConnection()
+            )
             let providers = ProviderSet(providers: [slack, hook], defaults: [.slack: 2, .webhook: 6])
             fanOut = FanOutStage(
                 store: store,
                 planner: FanOutPlanner(catalog: catalog, providers: providers, audience: DirectoryAudience()),
-                clock: clock, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
-                sendDoorbell: Doorbell(), counters: WorkerCounters())
+                clock: clock,
+                logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
+                sendDoorbell: Doorbell(),
+                counters: WorkerCounters()
+            )
         }
 
         func run(_ json: String) async throws -> EventRecord {
@@ -84,7 +93,11 @@ struct DirectoryFanOutTests {
     }
 
     static func targets(_ record: EventRecord) -> Set<String> {
-        Set(record.deliveries.map { "\($0.recipient.kind.rawValue):\($0.recipient.id ?? $0.recipient.address)/\($0.channel.rawValue)" })
+        Set(
+            record.deliveries.map {
+                "\($0.recipient.kind.rawValue):\($0.recipient.id ?? $0.recipient.address)/\($0.channel.rawValue)"
+            }
+        )
     }
 
     static func suppressed(_ record: EventRecord) -> Set<String> {
@@ -98,14 +111,18 @@ struct DirectoryFanOutTests {
             {"id":"e1","key":"assigned","organization":"acme","project":"backend","actor":{"id":"jane","name":"Jane Doe"},
              "issue":{"id":"9001","shortId":"BACKEND-1A","title":"TypeError","level":"error"},
              "data":{"assignee":{"id":"u3","type":"user","name":"Cy Poe"}}}
-            """)
+            """
+        )
         let targets = Self.targets(record)
         // Ann set workflow=always but muted assigned email: Slack only.
         #expect(targets.contains("user:u1/slack"))
         #expect(!targets.contains("user:u1/email"))
         // Cy was just assigned (subscribed): slack has no address, email unverified.
         let suppressed = Self.suppressed(record)
-        #expect(suppressed.contains("user:u3/slack/no_address:slack") || suppressed.contains("user:u3/email/no_address:email"))
+        #expect(
+            suppressed.contains("user:u3/slack/no_address:slack")
+                || suppressed.contains("user:u3/email/no_address:email")
+        )
         // Bob explicitly unsubscribed from the issue; Jane is the actor.
         #expect(!targets.contains { $0.hasPrefix("user:u2/") })
         #expect(suppressed.contains { $0.hasPrefix("user:u2/") && $0.hasSuffix("unsubscribed") })
@@ -113,7 +130,11 @@ struct DirectoryFanOutTests {
         #expect(suppressed.contains { $0.hasPrefix("user:jane/") && $0.hasSuffix("actor_excluded") })
         // The assignment subscribed Cy, and the subscription is stored.
         let directory = try await fixture.store.loadDirectory()
-        #expect(directory.subscriptions.contains { $0.user == "u3" && $0.issue == "9001" && $0.active && $0.reason == .assigned })
+        #expect(
+            directory.subscriptions.contains {
+                $0.user == "u3" && $0.issue == "9001" && $0.active && $0.reason == .assigned
+            }
+        )
         try await fixture.close()
     }
 
@@ -124,7 +145,8 @@ struct DirectoryFanOutTests {
             {"key":"note","organization":"acme","project":"backend","actor":{"id":"u3","name":"Cy Poe"},
              "issue":{"id":"9002","shortId":"BACKEND-2B","title":"KeyError","level":"error"},
              "data":{"text":"Looking into it","mentions":["u2"]}}
-            """)
+            """
+        )
         let targets = Self.targets(record)
         #expect(targets.contains("user:u2/slack"))  // mentioned: subscribed by the note itself
         #expect(targets.contains("user:u2/email"))
@@ -140,12 +162,17 @@ struct DirectoryFanOutTests {
             {"key":"deploy","organization":"acme","project":"backend",
              "data":{"version":"2.4.0","environment":"production","deployId":"d1",
                      "commits":[{"authorEmail":"ANN@acme.test"}]}}
-            """)
+            """
+        )
         let targets = Self.targets(record)
         #expect(targets.contains("user:u1/email"))  // committed (case-insensitive verified email)
         #expect(targets.contains("user:u2/email"))  // deploy=always
         #expect(!targets.contains { $0.hasPrefix("user:u3/") })  // unverified email: not a release participant
-        #expect(record.deliveries.allSatisfy { $0.reason == .route || ["committed", "deploySetting"].contains($0.reason.rawValue) })
+        #expect(
+            record.deliveries.allSatisfy {
+                $0.reason == .route || ["committed", "deploySetting"].contains($0.reason.rawValue)
+            }
+        )
         try await fixture.close()
     }
 
@@ -157,7 +184,8 @@ struct DirectoryFanOutTests {
              "issue":{"id":"9003","shortId":"BACKEND-3C","title":"Invoice failed","level":"fatal"},
              "data":{"rule":{"id":"r1","name":"New issue"},"target":{"type":"issueOwners"},
                      "paths":["src/billing/invoice.py"]}}
-            """)
+            """
+        )
         let targets = Self.targets(record)
         #expect(targets.contains("user:u2/slack"))
         #expect(targets.contains("route:hook/webhook"))
@@ -172,7 +200,8 @@ struct DirectoryFanOutTests {
             {"key":"issue_alert","organization":"acme","project":"backend",
              "issue":{"id":"9004","shortId":"BACKEND-4D","title":"Timeout","level":"warning"},
              "data":{"rule":{"id":"r1","name":"New issue"},"target":{"type":"issueOwners"},"paths":["src/web/x.py"]}}
-            """)
+            """
+        )
         let targets = Self.targets(record)
         #expect(targets.isSuperset(of: ["user:u1/slack", "user:u2/slack", "user:jane/slack"]))
         #expect(!targets.contains("route:hook/webhook"))  // warning is below the route's minLevel
@@ -184,7 +213,8 @@ struct DirectoryFanOutTests {
     @Test func reimportChangesTheAudienceOfTheRunningStage() async throws {
         let fixture = try await Fixture()
         let first = try await fixture.run(
-            #"{"key":"resolved","organization":"acme","project":"backend","issue":{"id":"9005","shortId":"BACKEND-5E"}}"#)
+            #"{"key":"resolved","organization":"acme","project":"backend","issue":{"id":"9005","shortId":"BACKEND-5E"}}"#
+        )
         #expect(Self.targets(first).contains("user:u1/slack"))
         let update = """
             {"preferences":[{"user":"u1","scope":"project","scopeId":"p1","subject":"workflow","channel":null,
@@ -194,7 +224,8 @@ struct DirectoryFanOutTests {
         let document = try DirectoryDocument.parse(Data(update.utf8), catalog: Catalog(), existing: existing)
         try await fixture.store.importDirectory(document, now: fixture.clock.now())
         let second = try await fixture.run(
-            #"{"key":"resolved","organization":"acme","project":"backend","issue":{"id":"9006","shortId":"BACKEND-6F"}}"#)
+            #"{"key":"resolved","organization":"acme","project":"backend","issue":{"id":"9006","shortId":"BACKEND-6F"}}"#
+        )
         #expect(!Self.targets(second).contains { $0.hasPrefix("user:u1/") })
         #expect(Self.suppressed(second).contains { $0.hasPrefix("user:u1/") && $0.hasSuffix("preference:never") })
         try await fixture.close()

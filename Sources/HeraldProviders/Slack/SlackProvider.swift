@@ -8,11 +8,13 @@ public struct SlackProvider: Provider {
     public let notifier: NotifierInfo
     private let connection: SlackConnection
     private let renderer = SlackRenderer()
+    private let templates: TemplateLibrary?
 
-    /// Creates the provider of one Slack notifier.
-    public init(notifier: NotifierInfo, connection: SlackConnection) {
+    /// Creates the provider of one Slack notifier; `templates` supplies the text of custom keys (SPEC §3.3).
+    public init(notifier: NotifierInfo, connection: SlackConnection, templates: TemplateLibrary? = nil) {
         self.notifier = notifier
         self.connection = connection
+        self.templates = templates
     }
 
     /// The pacing key is the channel or user id, or the hook URL. Hook URLs are credentials, so their
@@ -25,12 +27,13 @@ public struct SlackProvider: Provider {
 
     /// Renders the Block Kit message; webhook messages omit `channel`.
     public func render(_ input: RenderInput) throws -> RenderedMessage {
-        let content = NeutralContent(input)
+        var content = NeutralContent(input)
+        let warnings = content.applyTemplate(templates, channel: .slack, input: input)
         let (message, truncations) = renderer.render(content, address: input.recipient.address)
         return RenderedMessage(
             body: try PayloadJSON.encode(message),
             contentType: SlackProvider.contentType,
-            truncations: truncations
+            truncations: warnings + truncations
         )
     }
 
@@ -66,6 +69,14 @@ public struct SlackProvider: Provider {
     }
 
     /// Classifies a Slack answer (providers.md §8); details never carry the token or a hook URL.
+    public func classify(_ result: AttemptResult, for delivery: Delivery, now: Date) -> DeliveryOutcome {
+        if case .http(.response(let response)) = result {
+            let webhook = SlackAddress.isWebhook(delivery.recipient.address)
+            return SlackResponseClassifier(secrets: secrets).classify(response, webhook: webhook, now: now)
+        }
+        return classify(result, now: now)
+    }
+
     public func classify(_ result: AttemptResult, now: Date) -> DeliveryOutcome {
         switch result {
         case .http(.response(let response)):

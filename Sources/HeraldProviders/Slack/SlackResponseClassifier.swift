@@ -3,33 +3,53 @@ import HeraldCore
 
 /// Turns Slack's answers into delivery outcomes (providers.md §1.1, §1.2, §8).
 ///
-/// `classify` sees the response, not the delivery, so the body tells the two APIs apart: the Web API always
-/// answers with a JSON object carrying `ok` (also on 429 and most errors), an incoming webhook with plain
-/// text (`ok`, or an error string such as `no_service`). Where the two tables overlap they agree (429 and
-/// 5xx retry); a plain-text 200 other than `ok` is permanent either way, so a wrong guess cannot loop.
+/// When the delivery is known, its address says which API answered (an `http(s)://` address is an incoming
+/// webhook). Without it, the body tells them apart: the Web API answers with a JSON object carrying `ok`, an
+/// incoming webhook with plain text (`ok`, or an error string such as `no_service`).
 struct SlackResponseClassifier: Sendable {
     /// Secrets to scrub from details (the bot token).
     var secrets: [String]
 
-    /// Classifies one HTTP response received at `now`.
-    func classify(_ response: HTTPResponse, now: Date) -> DeliveryOutcome {
-        if let api = SlackAPIResponse(body: response.body) {
-            return classifyAPI(response, api, now: now)
+    /// Classifies one HTTP response received at `now`; `webhook` is nil when the API is not known.
+    func classify(_ response: HTTPResponse, webhook: Bool? = nil, now: Date) -> DeliveryOutcome {
+        switch webhook {
+        case true?:
+            return classifyWebhook(response, now: now)
+        case false?:
+            if let api = SlackAPIResponse(body: response.body) {
+                return classifyAPI(response, api, now: now)
+            }
+            // The Web API always answers in JSON; anything else came from Slack's edge or a proxy (§8: retry).
+            let detail = ErrorDetail.sanitize(
+                "slack api HTTP \(response.status): response is not JSON",
+                secrets: secrets
+            )
+            if response.status == 429 {
+                return .failed(.retry(.rateLimited, status: 429, notBefore: retryAfter(response, now), detail))
+            }
+            if response.status >= 400 && response.status < 500 {
+                return classifyStatus(response, now: now, detail: detail)
+            }
+            return .failed(.retry(.serverError, status: response.status, notBefore: retryAfter(response, now), detail))
+        case nil:
+            if let api = SlackAPIResponse(body: response.body) {
+                return classifyAPI(response, api, now: now)
+            }
+            return classifyWebhook(response, now: now)
         }
-        return classifyWebhook(response, now: now)
     }
 
     // MARK: - Web API
 
     private func classifyAPI(_ response: HTTPResponse, _ api: SlackAPIResponse, now: Date) -> DeliveryOutcome {
         let status = response.status
-        let detail = apiDetail(api, status: status)
-        if status == 429 {
-            return .failed(.retry(.rateLimited, status: status, notBefore: retryAfter(response, now), detail))
-        }
         if api.ok, (200..<300).contains(status) {
             // Warnings (`missing_charset`, `message_truncated`) come with ok:true and do not fail a delivery.
             return .delivered(receipt: api.ts)
+        }
+        let detail = apiDetail(api, status: status)
+        if status == 429 {
+            return .failed(.retry(.rateLimited, status: status, notBefore: retryAfter(response, now), detail))
         }
         if let code = api.error, let rule = SlackErrorCodes.api[code] {
             return .failed(apply(rule, response: response, now: now, detail: detail))
