@@ -11,7 +11,8 @@ public enum AddressValidator {
         case .email: return emailProblem(address)
         case .sms: return phoneProblem(address)
         case .slack:
-            if address.hasPrefix("https://") { return urlProblem(address) }
+            // An incoming-webhook URL (https in production; plain http reaches local relays and test sinks).
+            if address.hasPrefix("https://") || address.hasPrefix("http://") { return urlProblem(address) }
             return slackIDProblem(address)
         case .msteams, .webhook: return urlProblem(address)
         case .pagerduty: return routingKeyProblem(address)

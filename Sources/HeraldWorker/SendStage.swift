@@ -292,7 +292,7 @@ public final class SendStage: Service, Sendable {
                     result: .retry,
                     reason: error.reason,
                     status: error.status,
-                    detail: error.summary
+                    detail: error.detail
                 )
                 enqueue(.retry(id: delivery.id, attempt: attempt, at: at))
                 metadata["retry.at"] = "\(Timestamp.format(at))"
@@ -309,7 +309,7 @@ public final class SendStage: Service, Sendable {
                     result: error.isRetryable ? .retry : .permanent,
                     reason: error.reason,
                     status: error.status,
-                    detail: error.summary
+                    detail: error.detail
                 )
                 enqueue(.dead(id: delivery.id, attempt: attempt))
                 logger.error("dead letter", metadata: metadata)
