@@ -108,10 +108,12 @@ extension SQLiteStore {
         }
     }
 
-    /// Stores every event's deliveries and suppressions and marks it fanned out, in one transaction.
+    /// Stores every event's deliveries, suppressions and implicit subscription changes and marks it fanned out,
+    /// in one transaction; subscription changes do not bump the directory version.
     ///
     /// An event already fanned out (by a worker whose lease on it had expired) is skipped, so its deliveries
-    /// are never stored twice. An unknown event fails the whole batch with `StoreError.notFound`.
+    /// are never stored twice and its subscription changes are not applied again. An unknown event fails the
+    /// whole batch with `StoreError.notFound`.
     public func completeFanOut(_ results: [FanOutResult], now: Date) async throws {
         guard !results.isEmpty else { return }
         let nowMillis = now.storeMillis
@@ -151,6 +153,7 @@ extension SQLiteStore {
                         result.eventId, suppression.recipient, suppression.channel?.rawValue, suppression.reason,
                     ])
                 }
+                try Self.applySubscriptionChanges(result.subscriptionChanges, db)
                 try markEvent.execute(arguments: [nowMillis, result.eventId])
             }
         }

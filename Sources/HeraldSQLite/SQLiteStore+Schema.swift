@@ -83,6 +83,50 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v2") { db in
+            // The directory (SPEC §5). Organizations, users, teams and projects are stored whole, as the JSON of
+            // the record (`JSONEncoder`, the directory's own shape), keyed by kind and id: fan-out loads them all
+            // at once into a snapshot and never queries them one by one, so columns would only add a mapping to
+            // keep in step with the model. Subscriptions and preferences are rows: fan-out writes subscriptions
+            // one at a time, and both are upserted by their identity.
+            try db.execute(
+                sql: """
+                    CREATE TABLE directory_records (
+                        kind TEXT NOT NULL, -- 'organization' | 'user' | 'team' | 'project'
+                        id TEXT NOT NULL,
+                        body BLOB NOT NULL,
+                        PRIMARY KEY (kind, id)
+                    );
+
+                    CREATE TABLE subscriptions (
+                        project TEXT NOT NULL,
+                        issue TEXT NOT NULL,
+                        party_kind TEXT NOT NULL, -- 'user' | 'team'
+                        party_id TEXT NOT NULL,
+                        active INTEGER NOT NULL,
+                        reason TEXT NOT NULL,
+                        PRIMARY KEY (project, issue, party_kind, party_id)
+                    ) WITHOUT ROWID;
+
+                    CREATE TABLE preferences (
+                        owner_kind TEXT NOT NULL, -- 'user' | 'team'
+                        owner_id TEXT NOT NULL,
+                        scope TEXT NOT NULL,
+                        scope_id TEXT NOT NULL,
+                        subject TEXT NOT NULL,
+                        channel TEXT NOT NULL, -- '' for every channel (an option row)
+                        value TEXT NOT NULL,
+                        PRIMARY KEY (owner_kind, owner_id, scope, scope_id, subject, channel)
+                    ) WITHOUT ROWID;
+
+                    CREATE TABLE meta (
+                        key TEXT NOT NULL PRIMARY KEY,
+                        value
+                    ) WITHOUT ROWID;
+                    INSERT INTO meta (key, value) VALUES ('directory_version', 0);
+                    """
+            )
+        }
         return migrator
     }()
 }

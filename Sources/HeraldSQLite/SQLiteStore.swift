@@ -74,6 +74,16 @@ public final class SQLiteStore: Store {
         }
     }
 
+    /// Applies the migrations up to and including `migration` only, e.g. `"v1"`: for tests that build a database
+    /// as an older Herald left it, then check that `migrate()` upgrades it.
+    package func migrate(upTo migration: String) throws {
+        do {
+            try Self.migrator.migrate(pool, upTo: migration)
+        } catch let error as DatabaseError {
+            throw Self.translate(error, operation: "migrate")
+        }
+    }
+
     /// Closes every connection. The store must not be used afterwards.
     public func close() async throws {
         do {

@@ -29,7 +29,7 @@ public struct StoreConformanceCheck: Sendable {
     }
 }
 
-/// The behaviour every `Store` implementation must show (SPEC §2, §3.1, §13), as checks a test target runs
+/// The behaviour every `Store` implementation must show (SPEC §2, §3.1, §5, §13), as checks a test target runs
 /// against a fresh store each:
 ///
 /// ```swift
@@ -71,6 +71,15 @@ public struct StoreConformance: Sendable {
         check("prune removes what retention allows", prune),
         check("prune keeps events whose idempotency key is remembered", pruneKeepsRememberedEvents),
         check("a batch of hundreds goes through the whole pipeline", wholePipelineBatch),
+        check("an empty store has an empty directory", directoryEmpty),
+        check("importDirectory then loadDirectory round-trips every field", directoryRoundTrip),
+        check("importDirectory upserts by id and keeps what it does not name", directoryImportUpserts),
+        check("directoryVersion follows imports and preferences, not fan-out subscriptions", directoryVersionChanges),
+        check("completeFanOut stores implicit subscription changes once", fanOutStoresSubscriptions),
+        check("completeFanOut never re-activates an unsubscribe nor overwrites a row", fanOutKeepsUnsubscribes),
+        check("completeFanOut removes active subscriptions and keeps unsubscribes", fanOutRemovesActiveSubscriptions),
+        check("replacePreferences removes and upserts in one step", replacePreferences),
+        check("a directory of 5,000 users round-trips", directoryAtScale),
     ]
 
     /// The check called `name`, if the suite has one.
