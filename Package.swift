@@ -94,7 +94,7 @@ let package = Package(
             name: "HeraldWorkerTests",
             dependencies: ["HeraldWorker", "HeraldTesting", "HeraldProviders", "HeraldSQLite", "HeraldCurl"]
         ),
-        .testTarget(name: "HeraldAppTests", dependencies: ["HeraldApp", "HeraldTesting"]),
+        .testTarget(name: "HeraldAppTests", dependencies: ["HeraldApp", "HeraldTesting", "HeraldSQLite"]),
         .testTarget(name: "HeraldEndToEndTests", dependencies: ["HeraldTesting", "HeraldCore"]),
     ]
 )

@@ -10,6 +10,10 @@ enum MemoryTuning {
     /// number of arenas keeps the idle footprint small on a 2-core machine.
     static func apply() {
         #if canImport(Glibc)
+        // `mallopt` lives in <malloc.h>, which the Glibc module does not export: look it up by name.
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+        let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
         _ = mallopt(-1, 64 * 1024 * 1024)  // M_TRIM_THRESHOLD
         _ = mallopt(-2, 8 * 1024 * 1024)  // M_TOP_PAD
         _ = mallopt(-8, 2)  // M_ARENA_MAX

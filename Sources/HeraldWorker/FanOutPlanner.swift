@@ -178,7 +178,13 @@ public struct FanOutPlanner: Sendable {
             }
         }
         return (
-            FanOutResult(eventId: event.id, deliveries: deliveries, suppressions: suppressions), problems, truncations
+            FanOutResult(
+                eventId: event.id,
+                deliveries: deliveries,
+                suppressions: suppressions,
+                subscriptionChanges: resolved.subscriptionChanges
+            ),
+            problems, truncations
         )
     }
 }

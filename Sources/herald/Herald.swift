@@ -16,7 +16,8 @@ struct Herald: AsyncParsableCommand {
         commandName: "herald",
         abstract: "Herald: the notification dispatch daemon.",
         subcommands: [
-            Serve.self, Enqueue.self, Import.self, Status.self, Deliveries.self, Explain.self, Migrate.self, CheckConfig.self,
+            Serve.self, Enqueue.self, Import.self, Status.self, SendTest.self, Deliveries.self, Explain.self,
+            Migrate.self, CheckConfig.self,
         ]
     )
 }
@@ -47,12 +48,29 @@ struct Enqueue: AsyncParsableCommand {
 
 struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Upsert organizations, users, teams, projects, subscriptions and preferences; all or nothing.")
+        abstract: "Upsert organizations, users, teams, projects, subscriptions and preferences; all or nothing."
+    )
     @OptionGroup var options: ConfigOption
     @Argument(help: "A directory JSON file, or - for standard input.") var input: String
 
     func run() async throws {
         let code = await Commands.importDirectory(configPath: options.path, input: input)
+        if code != 0 { throw ExitCode(code) }
+    }
+}
+
+struct SendTest: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "send-test",
+        abstract: "Send a test message through a notifier now and print the outcome."
+    )
+    @OptionGroup var options: ConfigOption
+    @Option(help: "The notifier id.") var notifier: Int
+    @Option(help: "The address: an email, a Slack id or webhook URL, a phone number, a URL, a routing key.")
+    var to: String
+
+    func run() async throws {
+        let code = await Commands.sendTest(configPath: options.path, notifierId: notifier, to: to)
         if code != 0 { throw ExitCode(code) }
     }
 }
