@@ -6,11 +6,13 @@ public struct WebhookProvider: Provider {
     /// The notifier this provider serves.
     public let notifier: NotifierInfo
     private let connection: WebhookConnection
+    private let templates: TemplateLibrary?
 
-    /// Creates the provider of one webhook notifier.
-    public init(notifier: NotifierInfo, connection: WebhookConnection) {
+    /// Creates the provider of one webhook notifier; `templates` supplies `rendered.text` of custom keys.
+    public init(notifier: NotifierInfo, connection: WebhookConnection, templates: TemplateLibrary? = nil) {
         self.notifier = notifier
         self.connection = connection
+        self.templates = templates
     }
 
     /// The pacing key is the URL; its label keeps scheme and host only, as the path may be a credential.
@@ -20,7 +22,8 @@ public struct WebhookProvider: Provider {
 
     /// Renders `{event, recipient, rendered}` as deterministic JSON.
     public func render(_ input: RenderInput) throws -> RenderedMessage {
-        let content = NeutralContent(input)
+        var content = NeutralContent(input)
+        let warnings = content.applyTemplate(templates, channel: .webhook, input: input)
         var text = content.plainDescription
         if text.isEmpty { text = content.title }
         let payload = WebhookPayload(
@@ -28,7 +31,11 @@ public struct WebhookProvider: Provider {
             recipient: .init(input.recipient, reason: input.reason),
             rendered: .init(title: content.title, text: text, url: content.url)
         )
-        return RenderedMessage(body: try PayloadJSON.encode(payload), contentType: WebhookProvider.contentType)
+        return RenderedMessage(
+            body: try PayloadJSON.encode(payload),
+            contentType: WebhookProvider.contentType,
+            truncations: warnings
+        )
     }
 
     /// POSTs the stored payload to the recipient's URL, signed when a secret is configured.
