@@ -15,12 +15,13 @@ public struct HeraldConfiguration: Sendable, Decodable {
     public var auth: AuthSection?
     public var catalog: [CatalogSection]
     public var retention: RetentionSection
+    public var templates: TemplatesSection?
 
     /// The directory relative paths in the file are resolved against.
     public var baseDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
 
     enum CodingKeys: String, CodingKey {
-        case server, store, worker, log, links, email, defaults, notifiers, auth, catalog, retention
+        case server, store, worker, log, links, email, defaults, notifiers, auth, catalog, retention, templates
     }
 
     public init(from decoder: any Decoder) throws {
@@ -36,6 +37,18 @@ public struct HeraldConfiguration: Sendable, Decodable {
         auth = try container.decodeIfPresent(AuthSection.self, forKey: .auth)
         catalog = try container.decodeIfPresent([CatalogSection].self, forKey: .catalog) ?? []
         retention = try container.decodeIfPresent(RetentionSection.self, forKey: .retention) ?? RetentionSection()
+        templates = try container.decodeIfPresent(TemplatesSection.self, forKey: .templates)
+    }
+
+    /// The templates directory: the configured one, else `templates/` beside the file when it exists.
+    public var templatesDirectory: URL? {
+        if let directory = templates?.directory { return URL(fileURLWithPath: resolvePath(directory)) }
+        let beside = baseDirectory.appendingPathComponent("templates")
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: beside.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            return beside
+        }
+        return nil
     }
 
     /// Resolves `path` against the configuration file's directory.
@@ -240,6 +253,11 @@ public struct CatalogSection: Sendable, Decodable {
     public var description: String?
     public var defaults: [String: Bool]?
     public var critical: Bool?
+}
+
+/// `templates`: where `<key>/<channel>.mustache` files of custom keys live.
+public struct TemplatesSection: Sendable, Decodable {
+    public var directory: String?
 }
 
 /// `retention`: durations such as `7d`, `12h`, `30m`.

@@ -8,6 +8,14 @@ public enum ProviderFactory {
     public static func makeProviders(_ loaded: LoadedConfiguration) throws(ConfigurationError) -> ProviderSet {
         var providers: [any Provider] = []
         var problems: [FieldError] = []
+        var templates: TemplateLibrary?
+        if let directory = loaded.configuration.templatesDirectory {
+            do {
+                templates = try TemplateLibrary(directory: directory)
+            } catch {
+                throw ConfigurationError(problems: [FieldError(field: "templates", message: "\(error)")])
+            }
+        }
         for (index, section) in loaded.configuration.notifiers.enumerated() {
             let path = "notifiers[\(index)]"
             guard let channel = Channel(rawValue: section.channel) else { continue }
@@ -32,17 +40,37 @@ public enum ProviderFactory {
                 providers.append(
                     SlackProvider(
                         notifier: info,
-                        connection: SlackConnection(apiURL: apiURL, token: loaded.secret("\(path).slack.token"))
+                        connection: SlackConnection(apiURL: apiURL, token: loaded.secret("\(path).slack.token")),
+                        templates: templates
                     )
                 )
             case .webhook:
                 providers.append(
                     WebhookProvider(
                         notifier: info,
-                        connection: WebhookConnection(signingSecret: loaded.secret("\(path).webhook.signingSecret"))
+                        connection: WebhookConnection(signingSecret: loaded.secret("\(path).webhook.signingSecret")),
+                        templates: templates
                     )
                 )
-            case .email, .msteams, .pagerduty, .sms:
+            case .email:
+                guard let email = section.email else { continue }
+                let connection = EmailConnection(
+                    url: email.url,
+                    username: email.username,
+                    password: loaded.secret("\(path).email.password"),
+                    from: email.from,
+                    allowInsecure: email.allowInsecure ?? false
+                )
+                if let problem = connection.problem {
+                    // `problem` reads "field: reason".
+                    let parts = problem.split(separator: ":", maxSplits: 1).map(String.init)
+                    let field = parts.count == 2 ? "\(path).email.\(parts[0])" : "\(path).email"
+                    let message = parts.count == 2 ? parts[1].trimmingCharacters(in: .whitespaces) : problem
+                    problems.append(FieldError(field: field, message: message))
+                    continue
+                }
+                providers.append(EmailProvider(notifier: info, connection: connection, templates: templates))
+            case .msteams, .pagerduty, .sms:
                 problems.append(
                     FieldError(
                         field: "\(path).channel",

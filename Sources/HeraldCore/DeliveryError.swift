@@ -30,6 +30,9 @@ public struct DeliveryError: Error, Sendable, Hashable {
     public var detail: String
     /// True when the request may have been applied although it failed (a retry can duplicate).
     public var ambiguous: Bool
+    /// True when the provider says this address must not be messaged again (Twilio 21610: the recipient
+    /// replied STOP); the address is then suppressed for future fan-outs.
+    public var suppressesAddress: Bool = false
 
     public init(
         disposition: Disposition,

@@ -49,6 +49,10 @@ public struct RenderInput: Sendable, Hashable {
 
 /// A rendered payload ready to store with its delivery.
 public struct RenderedMessage: Sendable, Hashable {
+    /// How an entry of `truncations` starts when a custom key's template failed and the plain fallback was
+    /// rendered instead (SPEC §3.3: logged as a warning with the template's path).
+    public static let templateFailurePrefix = "template failed: "
+
     public var body: Data
     public var contentType: String
     /// What had to be cut to fit the provider's limits (logged as warnings, counted in metrics).

@@ -45,7 +45,9 @@ public struct FanOutResult: Sendable, Hashable {
     public var subscriptionChanges: [SubscriptionChange]
 
     public init(
-        eventId: String, deliveries: [NewDelivery], suppressions: [Suppression],
+        eventId: String,
+        deliveries: [NewDelivery],
+        suppressions: [Suppression],
         subscriptionChanges: [SubscriptionChange] = []
     ) {
         self.eventId = eventId
@@ -118,6 +120,22 @@ public struct PruneResult: Sendable, Hashable {
     public init(deliveries: Int, events: Int) {
         self.deliveries = deliveries
         self.events = events
+    }
+}
+
+/// An address that must not be messaged on a channel any more (e.g. an SMS recipient who replied STOP).
+public struct AddressSuppression: Sendable, Hashable {
+    public var channel: Channel
+    public var address: String
+    /// Why, e.g. `provider:21610`.
+    public var reason: String
+    public var createdAt: Date
+
+    public init(channel: Channel, address: String, reason: String, createdAt: Date) {
+        self.channel = channel
+        self.address = address
+        self.reason = reason
+        self.createdAt = createdAt
     }
 }
 
@@ -207,4 +225,11 @@ public protocol Store: Sendable {
     /// Removes the preference rows with the given identities and upserts `rows`, in one transaction; bumps the
     /// directory version.
     func replacePreferences(removing: [PreferenceRowIdentity], upserting rows: [PreferenceRow]) async throws
+
+    /// Records that an address must not be messaged on its channel any more (idempotent; the first reason
+    /// stays); bumps the directory version so fan-out stages pick it up.
+    func suppressAddress(_ suppression: AddressSuppression) async throws
+
+    /// Every suppressed address.
+    func addressSuppressions() async throws -> [AddressSuppression]
 }

@@ -191,6 +191,41 @@ extension SQLiteStore {
         )
     }
 
+    /// Records an address suppression (the first reason stays) and bumps the directory version.
+    public func suppressAddress(_ suppression: AddressSuppression) async throws {
+        try await write("suppressAddress") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO address_suppressions (channel, address, reason, created_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (channel, address) DO NOTHING
+                    """,
+                arguments: [
+                    suppression.channel.rawValue, suppression.address, suppression.reason,
+                    suppression.createdAt.storeMillis,
+                ]
+            )
+            if db.changesCount > 0 { try Self.bumpDirectoryVersion(db) }
+        }
+    }
+
+    /// Every suppressed address, by channel and address.
+    public func addressSuppressions() async throws -> [AddressSuppression] {
+        try await read("addressSuppressions") { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT channel, address, reason, created_at FROM address_suppressions ORDER BY channel, address"
+            ).compactMap { row -> AddressSuppression? in
+                guard let channel = Channel(rawValue: row[0]) else { return nil }
+                return AddressSuppression(
+                    channel: channel,
+                    address: row[1],
+                    reason: row[2],
+                    createdAt: Date(storeMillis: row[3])
+                )
+            }
+        }
+    }
+
     /// Increments the directory version (creating it if the row is missing).
     private static func bumpDirectoryVersion(_ db: Database) throws {
         try db.cachedStatement(

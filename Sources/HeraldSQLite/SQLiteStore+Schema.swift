@@ -127,6 +127,20 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v3") { db in
+            // Addresses a provider told us never to message again (Twilio 21610: the recipient replied STOP).
+            try db.execute(
+                sql: """
+                    CREATE TABLE address_suppressions (
+                        channel TEXT NOT NULL,
+                        address TEXT NOT NULL,
+                        reason TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        PRIMARY KEY (channel, address)
+                    ) WITHOUT ROWID;
+                    """
+            )
+        }
         return migrator
     }()
 }

@@ -9,6 +9,12 @@ public final class DirectoryAudience: AudienceResolver {
     private struct State: Sendable {
         var snapshot: DirectorySnapshot
         var version: Int64?
+        var suppressed: [SuppressedKey: String] = [:]
+    }
+
+    private struct SuppressedKey: Hashable, Sendable {
+        var channel: Channel
+        var address: String
     }
 
     private let state: Mutex<State>
@@ -29,8 +35,16 @@ public final class DirectoryAudience: AudienceResolver {
         let version = try await store.directoryVersion()
         guard state.withLock({ $0.version }) != version else { return }
         let document = try await store.loadDirectory()
+        var suppressed: [SuppressedKey: String] = [:]
+        for row in try await store.addressSuppressions() {
+            suppressed[SuppressedKey(channel: row.channel, address: row.address)] = row.reason
+        }
         let snapshot = DirectorySnapshot(document: document)
-        state.withLock { $0 = State(snapshot: snapshot, version: version) }
+        state.withLock { $0 = State(snapshot: snapshot, version: version, suppressed: suppressed) }
+    }
+
+    public func suppression(of address: String, on channel: Channel) -> String? {
+        state.withLock { $0.suppressed[SuppressedKey(channel: channel, address: address)] }
     }
 
     public func resolve(_ event: Event, entry: CatalogEntry) -> AudienceResolution {

@@ -43,10 +43,15 @@ public protocol AudienceResolver: Sendable {
 
     /// Brings the resolver's view of the directory up to date before a batch.
     func refresh(from store: any Store) async throws
+
+    /// Why `address` must not be messaged on `channel`, if it is suppressed.
+    func suppression(of address: String, on channel: Channel) -> String?
 }
 
 extension AudienceResolver {
     public func refresh(from store: any Store) async throws {}
+
+    public func suppression(of address: String, on channel: Channel) -> String? { nil }
 }
 
 /// The audience when no directory is configured: users and teams named by an event cannot be resolved.
@@ -130,6 +135,17 @@ public struct FanOutPlanner: Sendable {
             let identity =
                 "\(target.recipient.kind.rawValue)|\(target.recipient.id ?? target.recipient.address)|\(target.channel.rawValue)"
             guard seen.insert(identity).inserted else { continue }
+            if let reason = audience.suppression(of: target.recipient.address, on: target.channel) {
+                suppressions.append(
+                    Suppression(
+                        eventId: event.id,
+                        recipient: target.recipient.logLabel,
+                        channel: target.channel,
+                        reason: "address_suppressed:\(reason)"
+                    )
+                )
+                continue
+            }
             guard let provider = providers.provider(for: target.channel, requested: target.notifier) else {
                 let reason =
                     target.notifier.map { "no_notifier:\($0)" } ?? "no_notifier:\(target.channel.rawValue)"

@@ -108,10 +108,20 @@ public final class FanOutStage: Service, Sendable {
                 )
             }
             for truncation in truncations {
-                logger.warning(
-                    "payload truncated",
-                    metadata: ["event.id": "\(item.event.id)", "detail": "\(truncation)"]
-                )
+                if truncation.hasPrefix(RenderedMessage.templateFailurePrefix) {
+                    logger.warning(
+                        "template fallback",
+                        metadata: [
+                            "event.id": "\(item.event.id)",
+                            "template": "\(truncation.dropFirst(RenderedMessage.templateFailurePrefix.count))",
+                        ]
+                    )
+                } else {
+                    logger.warning(
+                        "payload truncated",
+                        metadata: ["event.id": "\(item.event.id)", "detail": "\(truncation)"]
+                    )
+                }
             }
             results.append(result)
         }

@@ -313,11 +313,40 @@ public final class SendStage: Service, Sendable {
                 )
                 enqueue(.dead(id: delivery.id, attempt: attempt))
                 logger.error("dead letter", metadata: metadata)
+                if error.suppressesAddress {
+                    suppress(delivery, reason: String(error.detail.prefix(120)), now: now)
+                }
             }
         }
         let free = configuration.concurrency - inflightCount
         if free >= max(1, min(configuration.batchSize, configuration.concurrency / 4)) {
             doorbell.ring()
+        }
+    }
+
+    /// Records that the delivery's address must not be messaged again (the provider said so, e.g. Twilio 21610).
+    private func suppress(_ delivery: Delivery, reason: String, now: Date) {
+        let suppression = AddressSuppression(
+            channel: delivery.channel,
+            address: delivery.recipient.address,
+            reason: reason,
+            createdAt: now
+        )
+        let store = self.store
+        let logger = self.logger
+        Task {
+            do {
+                try await store.suppressAddress(suppression)
+                logger.warning(
+                    "address suppressed",
+                    metadata: [
+                        "channel": "\(delivery.channel.rawValue)", "recipient": "\(delivery.recipient.logLabel)",
+                        "reason": "\(reason)",
+                    ]
+                )
+            } catch {
+                logger.error("recording an address suppression failed", metadata: ["error": "\(error)"])
+            }
         }
     }
 

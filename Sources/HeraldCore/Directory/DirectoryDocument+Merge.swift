@@ -18,11 +18,16 @@ extension DirectoryDocument {
             subscriptions: merge(subscriptions, existing.subscriptions) {
                 [$0.project, $0.issue, $0.user ?? "", $0.team ?? ""]
             },
-            preferences: merge(preferences, existing.preferences) { $0.identity })
+            preferences: merge(preferences, existing.preferences) { $0.identity }
+        )
     }
 
     /// Decodes an import file and validates it together with the directory already stored: all or nothing.
-    public static func parse(_ data: Data, catalog: Catalog, existing: DirectoryDocument) throws(ValidationFailure)
+    public static func parse(
+        _ data: Data,
+        catalog: Catalog,
+        existing: DirectoryDocument
+    ) throws(ValidationFailure)
         -> DirectoryDocument
     {
         let document: DirectoryDocument
@@ -32,7 +37,9 @@ extension DirectoryDocument {
             throw ValidationFailure(code: "VALIDATION_FAILED", details: [FieldError(decodingError: error)])
         } catch {
             throw ValidationFailure(
-                code: "VALIDATION_FAILED", details: [FieldError(field: "body", message: "is not valid JSON")])
+                code: "VALIDATION_FAILED",
+                details: [FieldError(field: "body", message: "is not valid JSON")]
+            )
         }
         let problems = document.merged(over: existing).validate(catalog: catalog)
         guard problems.isEmpty else { throw ValidationFailure(code: "VALIDATION_FAILED", details: problems) }

@@ -1,3 +1,5 @@
+import HeraldCore
+
 /// What rendering a custom key's template produced (SPEC §3.3).
 public enum TemplateOutcome: Sendable, Hashable {
     /// No template exists for the key and channel: render neutrally.
@@ -14,5 +16,5 @@ public enum TemplateOutcome: Sendable, Hashable {
     }
 
     /// How every template warning starts, so logs and metrics can tell them from length cuts.
-    public static let warningPrefix = "template failed: "
+    public static let warningPrefix = RenderedMessage.templateFailurePrefix
 }
