@@ -70,11 +70,39 @@ public enum ProviderFactory {
                     continue
                 }
                 providers.append(EmailProvider(notifier: info, connection: connection, templates: templates))
-            case .msteams, .pagerduty, .sms:
-                problems.append(
-                    FieldError(
-                        field: "\(path).channel",
-                        message: "channel \(channel.rawValue) is not supported by this build of Herald"
+            case .msteams:
+                providers.append(
+                    MSTeamsProvider(
+                        notifier: info,
+                        connection: MSTeamsConnection(
+                            allowLegacyConnectors: section.msteams?.allowLegacyConnectors ?? false
+                        ),
+                        templates: templates
+                    )
+                )
+            case .pagerduty:
+                providers.append(
+                    PagerDutyProvider(
+                        notifier: info,
+                        connection: PagerDutyConnection(
+                            eventsURL: section.pagerduty?.eventsURL ?? PagerDutyConnection.defaultEventsURL
+                        )
+                    )
+                )
+            case .sms:
+                guard let sms = section.sms, let token = loaded.secret("\(path).sms.authToken") else { continue }
+                providers.append(
+                    SMSProvider(
+                        notifier: info,
+                        connection: SMSConnection(
+                            apiURL: sms.apiURL ?? SMSConnection.defaultAPIURL,
+                            accountSid: sms.accountSid,
+                            authToken: token,
+                            from: sms.from,
+                            messagingServiceSid: sms.messagingServiceSid,
+                            segmentBudget: sms.segmentBudget ?? 1
+                        ),
+                        templates: templates
                     )
                 )
             }

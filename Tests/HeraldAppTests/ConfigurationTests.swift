@@ -98,8 +98,14 @@ struct ConfigurationTests {
         try FileManager.default.createDirectory(at: secrets, withIntermediateDirectories: true)
         try "xoxb-dev".write(to: secrets.appendingPathComponent("slack-token"), atomically: true, encoding: .utf8)
         try "dev-secret".write(to: secrets.appendingPathComponent("webhook-secret"), atomically: true, encoding: .utf8)
+        try "dev-password".write(to: secrets.appendingPathComponent("smtp-password"), atomically: true, encoding: .utf8)
+        try "dev-token".write(to: secrets.appendingPathComponent("twilio-token"), atomically: true, encoding: .utf8)
         let config = directory.appendingPathComponent("config")
         try FileManager.default.createDirectory(at: config, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            at: root.appendingPathComponent("config/templates"),
+            to: config.appendingPathComponent("templates")
+        )
         let loaded = try ConfigurationLoader.load(yaml: yaml, baseDirectory: config, environment: [:])
         #expect(try ProviderFactory.makeProviders(loaded).all.count == loaded.configuration.notifiers.count)
     }
