@@ -73,8 +73,12 @@ public enum AddressValidator {
 
     /// A Slack conversation or user id (`C…`, `G…`, `D…`, `U…`, `W…`).
     public static func slackIDProblem(_ id: String) -> String? {
-        guard (9...24).contains(id.count), let first = id.first, "CGDUW".contains(first),
-            id.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber) })
+        let bytes = id.utf8
+        guard (9...24).contains(bytes.count), let first = bytes.first, "CGDUW".utf8.contains(first),
+            bytes.allSatisfy({
+                (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+            })
         else {
             return "is not a Slack channel or user id (e.g. C0123456789) nor an https:// webhook URL"
         }

@@ -50,15 +50,12 @@ public struct EventIntake: Sendable {
         // Not one JSON document: read it as JSON lines, one event per non-blank line.
         var items: [(JSONValue, Int?)] = []
         var problems: [FieldError] = []
-        var lineNumber = 0
-        for line in data.split(separator: 0x0A, omittingEmptySubsequences: false) {
-            lineNumber += 1
-            let content = line.last == 0x0D ? line.dropLast() : line
-            if content.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+        for (lineNumber, line) in Self.lines(of: data).enumerated() {
+            guard let line else { continue }
             do {
-                items.append((try JSONValue.parse(Data(content)), content.count))
+                items.append((try JSONValue.parse(line), line.count))
             } catch {
-                problems.append(FieldError(field: "line \(lineNumber)", message: Self.describe(error)))
+                problems.append(FieldError(field: "line \(lineNumber + 1)", message: Self.describe(error)))
             }
         }
         if !problems.isEmpty {
@@ -207,11 +204,41 @@ public struct EventIntake: Sendable {
         return .success(NewEvent(event: event, idempotencyKey: id, canonicalBody: canonical))
     }
 
+    /// The lines of `data` (LF or CRLF), nil for blank ones, scanned once over the raw bytes.
+    static func lines(of data: Data) -> [Data?] {
+        data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) -> [Data?] in
+            var lines: [Data?] = []
+            var start = 0
+            func take(_ end: Int) {
+                var stop = end
+                if stop > start, buffer[stop - 1] == 0x0D { stop -= 1 }
+                var blank = true
+                for index in start..<stop where buffer[index] != 0x20 && buffer[index] != 0x09 {
+                    blank = false
+                    break
+                }
+                lines.append(blank ? nil : Data(buffer[start..<stop]))
+            }
+            for index in 0..<buffer.count where buffer[index] == 0x0A {
+                take(index)
+                start = index + 1
+            }
+            if start < buffer.count { take(buffer.count) }
+            return lines
+        }
+    }
+
     /// Client ids: 1–128 characters of letters, digits, `_`, `-`, `.`, `:`.
     public static func identifierProblem(_ id: String) -> String? {
         guard (1...128).contains(id.utf8.count) else { return "must be 1 to 128 characters" }
-        let ok = id.unicodeScalars.allSatisfy {
-            $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_-.:".unicodeScalars.contains($0))
+        let ok = id.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."),
+                UInt8(ascii: ":"):
+                true
+            default: false
+            }
         }
         return ok ? nil : "may contain only letters, digits, '_', '-', '.' and ':'"
     }
