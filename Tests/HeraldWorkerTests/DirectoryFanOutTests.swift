@@ -48,7 +48,7 @@ struct DirectoryFanOutTests {
         let directory: URL
         let clock = ManualClock()
 
-        init() async throws {
+        init(extraProviders: [any Provider] = [], defaults extraDefaults: [Channel: Int] = [:]) async throws {
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-dir-\(UUID().uuidString)")
             store = try SQLiteStore(path: directory.appendingPathComponent("herald.db").path)
             try await store.migrate()
@@ -67,7 +67,10 @@ struct DirectoryFanOutTests {
                 notifier: NotifierInfo(id: 6, name: "hook", channel: .webhook),
                 connection: WebhookConnection()
             )
-            let providers = ProviderSet(providers: [slack, hook], defaults: [.slack: 2, .webhook: 6])
+            let providers = ProviderSet(
+                providers: [slack, hook] + extraProviders,
+                defaults: [.slack: 2, .webhook: 6].merging(extraDefaults) { $1 }
+            )
             fanOut = FanOutStage(
                 store: store,
                 planner: FanOutPlanner(catalog: catalog, providers: providers, audience: DirectoryAudience()),
@@ -230,6 +233,30 @@ struct DirectoryFanOutTests {
         )
         #expect(!Self.targets(second).contains { $0.hasPrefix("user:u1/") })
         #expect(Self.suppressed(second).contains { $0.hasPrefix("user:u1/") && $0.hasSuffix("preference:never") })
+        try await fixture.close()
+    }
+
+    @Test func projectSettingsChooseTheEmailNotifier() async throws {
+        func email(_ id: Int) -> EmailProvider {
+            EmailProvider(
+                notifier: NotifierInfo(id: id, name: "mail-\(id)", channel: .email),
+                connection: EmailConnection(url: "smtp://127.0.0.1:1", from: "Herald <notify@example.com>")
+            )
+        }
+        let fixture = try await Fixture(extraProviders: [email(1), email(7)], defaults: [.email: 1])
+        let update = """
+            {"projects":[{"id":"p1","organization":"acme","slug":"backend","name":"Backend","teams":["t1"],
+                          "settings":{"emailNotifier":7}}]}
+            """
+        let existing = try await fixture.store.loadDirectory()
+        let document = try DirectoryDocument.parse(Data(update.utf8), catalog: Catalog(), existing: existing)
+        try await fixture.store.importDirectory(document, now: fixture.clock.now())
+        let record = try await fixture.run(
+            #"{"key":"resolved","organization":"acme","project":"backend","issue":{"id":"9007","shortId":"BACKEND-7G"}}"#
+        )
+        let emails = record.deliveries.filter { $0.channel == .email }
+        #expect(!emails.isEmpty)
+        #expect(emails.allSatisfy { $0.notifierId == 7 })
         try await fixture.close()
     }
 }
