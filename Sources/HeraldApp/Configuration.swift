@@ -85,8 +85,9 @@ public struct WorkerSection: Sendable, Decodable {
     public var concurrency: Int = 256
     public var leaseSeconds: Double = 60
     public var batchSize: Int = 256
-    /// How often the fan-out stage looks for events written by other processes, in milliseconds.
-    public var pollMilliseconds: Double = 2
+    /// How often the fan-out stage looks for events written by other processes when no change notification
+    /// woke it, in milliseconds (writes to the SQLite file wake it at once).
+    public var pollMilliseconds: Double = 250
     /// How long shutdown waits for transfers in flight, in seconds.
     public var shutdownSeconds: Double = 10
     /// SPEC §6.3: how many recently active members an ownerless alert falls through to.
@@ -110,7 +111,7 @@ public struct WorkerSection: Sendable, Decodable {
         concurrency = try container.decodeIfPresent(Int.self, forKey: .concurrency) ?? 256
         leaseSeconds = try container.decodeIfPresent(Double.self, forKey: .leaseSeconds) ?? 60
         batchSize = try container.decodeIfPresent(Int.self, forKey: .batchSize) ?? 256
-        pollMilliseconds = try container.decodeIfPresent(Double.self, forKey: .pollMilliseconds) ?? 2
+        pollMilliseconds = try container.decodeIfPresent(Double.self, forKey: .pollMilliseconds) ?? 250
         shutdownSeconds = try container.decodeIfPresent(Double.self, forKey: .shutdownSeconds) ?? 10
         fallthroughLimit = try container.decodeIfPresent(Int.self, forKey: .fallthroughLimit) ?? 20
         connectTimeoutSeconds = try container.decodeIfPresent(Double.self, forKey: .connectTimeoutSeconds) ?? 5

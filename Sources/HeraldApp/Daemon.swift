@@ -250,6 +250,17 @@ public enum Daemon {
             return 2
         }
         let logger = components.logger
+        // Wake the stages when another process (herald enqueue, herald deliveries retry) writes the database.
+        let watcher = loaded.configuration.store.sqlite.flatMap { sqlite in
+            SQLiteChangeWatcher(databasePath: loaded.configuration.resolvePath(sqlite.path)) {
+                [fanOut = components.fanOut, send = components.send] in
+                fanOut.doorbell.ring()
+                send.doorbell.ring()
+            }
+        }
+        if watcher == nil {
+            logger.warning("no change notification for the database; relying on polling")
+        }
         logger.info(
             "herald starting",
             metadata: ["version": "\(HeraldVersion.current)", "config": "\(configPath)", "pid": "\(getpid())"]
@@ -268,6 +279,7 @@ public enum Daemon {
             logger.error("service group failed", metadata: ["error": "\(error)"])
             exitCode = 1
         }
+        watcher?.stop()
         components.transport.shutdown()
         do {
             try await store.close()

@@ -12,7 +12,7 @@ public struct SendConfiguration: Sendable {
     public var batchSize: Int
     /// How long a claimed delivery stays ours; a crash returns it to the queue after this.
     public var leaseDuration: TimeInterval
-    /// How often to look for due deliveries when idle (retries come due; other processes requeue).
+    /// The longest idle sleep; the stage wakes earlier for the next due delivery or when rung.
     public var idlePoll: Duration
     /// How often outcomes are written when few are waiting.
     public var flushInterval: Duration
@@ -30,7 +30,7 @@ public struct SendConfiguration: Sendable {
         concurrency: Int = 256,
         batchSize: Int = 256,
         leaseDuration: TimeInterval = 60,
-        idlePoll: Duration = .milliseconds(20),
+        idlePoll: Duration = .seconds(1),
         flushInterval: Duration = .milliseconds(2),
         flushBatch: Int = 512,
         shutdownDeadline: Duration = .seconds(10),
@@ -136,8 +136,9 @@ public final class SendStage: Service, Sendable {
         let threshold = max(1, min(configuration.batchSize, configuration.concurrency / 4))
         while !stopping.isSet && !Task.isCancelled {
             let free = configuration.concurrency - inflightCount
+            let canClaim = free >= threshold || free == configuration.concurrency
             var claimedAny = false
-            if free >= threshold || free == configuration.concurrency {
+            if canClaim {
                 do {
                     claimedAny = try await claimAndDispatch(limit: min(free, configuration.batchSize))
                 } catch is CancellationError {
@@ -152,9 +153,15 @@ public final class SendStage: Service, Sendable {
                 gate.withLock { $0.compact(now: now) }
                 lastCompaction = now
             }
-            if !claimedAny {
-                await doorbell.wait(timeout: configuration.idlePoll)
+            guard !claimedAny else { continue }
+            // Idle: sleep until the next delivery comes due (a retry, a deferred turn), or until rung by
+            // fan-out, a freed slot or a write by another process.
+            var timeout = configuration.idlePoll
+            if canClaim, let due = try? await store.nextDeliveryDue() {
+                let milliseconds = Int64((due.timeIntervalSince(clock.now()) * 1000).rounded(.up))
+                timeout = min(timeout, .milliseconds(max(1, milliseconds)))
             }
+            await doorbell.wait(timeout: timeout)
         }
     }
 
@@ -375,7 +382,8 @@ public final class SendStage: Service, Sendable {
             buffer.append(update)
             return buffer.count
         }
-        if count >= configuration.flushBatch { flushDoorbell.ring() }
+        // The first outcome wakes the idle recorder; a full batch makes it write at once.
+        if count == 1 || count >= configuration.flushBatch { flushDoorbell.ring() }
     }
 
     private func runRecorder(until done: StopFlag) async {
@@ -383,6 +391,11 @@ public final class SendStage: Service, Sendable {
             let finished = done.isSet
             await flush()
             if finished { break }
+            if updates.withLock({ $0.isEmpty }) {
+                // Nothing to write: sleep until an outcome arrives (or shutdown rings).
+                await flushDoorbell.wait(timeout: .seconds(1))
+            }
+            // Gather a batch for one flush interval, unless the batch fills first.
             await flushDoorbell.wait(timeout: configuration.flushInterval)
         }
     }
