@@ -470,3 +470,27 @@ enum EventJSON {
         Data((objects.map(line).joined(separator: "\n") + "\n").utf8)
     }
 }
+
+extension HeraldEnvironment {
+    /// Replaces the configuration file with `yaml` (for configurations `HeraldConfig` does not describe).
+    func writeConfig(yaml: String) throws {
+        try Data(yaml.utf8).write(to: configURL)
+    }
+
+    /// Writes `contents` (plus a newline) to `secrets/NAME` and returns the path relative to the work directory.
+    @discardableResult
+    func writeSecret(_ name: String, _ contents: String) throws -> String {
+        let relative = "secrets/\(name)"
+        try Data((contents + "\n").utf8).write(to: directory.appendingPathComponent(relative))
+        return relative
+    }
+
+    /// `herald import FILE` with `contents` written to a file; requires success.
+    @discardableResult
+    func importDirectory(_ contents: Data) async throws -> CommandResult {
+        let path = try file(contents, name: "directory")
+        let result = try await run(["import", path])
+        guard result.exitCode == 0 else { throw HarnessError("herald import failed: \(result)") }
+        return result
+    }
+}
