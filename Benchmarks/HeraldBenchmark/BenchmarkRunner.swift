@@ -23,7 +23,7 @@ enum BenchmarkRunner {
         let run = BenchmarkRun(options: options)
         do {
             try await run.execute()
-            return 0
+            return run.failedChecks.isEmpty ? 0 : 1
         } catch {
             say("ERROR \(error)")
             ChildRegistry.killAll()
@@ -42,16 +42,21 @@ func say(_ line: String) {
 
 /// One benchmark run: the sink, the generated configuration, the daemon and the measurements.
 final class BenchmarkRun {
-    private let options: Options
+    let options: Options
     private(set) var workdir: String?
     private var createdWorkdir = false
-    private var herald = ""
-    private var configPath = ""
-    private var sink: FakeVendorServer?
-    private let recorder: SinkRecorder
-    private var daemon: ChildProcess?
-    private var daemonLogs: [String] = []
-    private var results = Results()
+    var herald = ""
+    var configPath = ""
+    var sink: FakeVendorServer?
+    var smtp: FakeSMTPServer?
+    let recorder: SinkRecorder
+    var daemon: ChildProcess?
+    var daemonLogs: [String] = []
+    var results = Results()
+    /// Deliveries `herald status` must report as delivered after the workloads run so far.
+    var expectedDelivered = 0
+    /// Checks that failed (wrong counts, wrong recipients); reported in the summary, exit code 1.
+    var failedChecks: [String] = []
 
     /// The measurements, printed in the summary.
     struct Results {
@@ -70,13 +75,16 @@ final class BenchmarkRun {
         var latencyCount: Int?
         var latency: (p50: Double, p90: Double, p99: Double, max: Double, mean: Double)?
         var rssAfterRunKB: Int?
+        var overallPeakRSSKB: Int?
+        var mixed: MixedResults?
+        var fanOut: FanOutResults?
         var shutdownMs: Double?
         var exitCode: Int32?
     }
 
     init(options: Options) {
         self.options = options
-        let latencyEvents = options.skipLatency ? 0 : Int((options.latencyRate * options.latencySeconds).rounded())
+        let latencyEvents = !options.runs(.w3) ? 0 : Int((options.latencyRate * options.latencySeconds).rounded())
         recorder = SinkRecorder(expectedLatencyEvents: latencyEvents)
     }
 
@@ -84,8 +92,14 @@ final class BenchmarkRun {
     func execute() async throws {
         try await setUp()
         try measureStartup()
-        try burst()
-        if !options.skipLatency { try latencyRun() }
+        for workload in options.workloads {
+            switch workload {
+            case .w1: try burst()
+            case .w3: try latencyRun()
+            case .w2: try mixed()
+            case .w5: try fanOut()
+            }
+        }
         try stopDaemon()
         await shutdownSink()
         printSummary()
@@ -97,11 +111,15 @@ final class BenchmarkRun {
         }
     }
 
-    /// Stops the sink (idempotent).
+    /// Stops the sinks (idempotent).
     func shutdownSink() async {
         if let sink {
             try? await sink.shutdown()
             self.sink = nil
+        }
+        if let smtp {
+            try? await smtp.shutdown()
+            self.smtp = nil
         }
     }
 
@@ -122,22 +140,39 @@ final class BenchmarkRun {
             recordRequests: false,
             threads: options.sinkThreads,
             onRequest: { recorder.record($0) },
-            handler: { _ in .json(200, #"{"ok":true,"channel":"C0123456789","ts":"1700000000.000100"}"#) }
+            handler: { Self.sinkResponse($0.path) }
         )
         self.sink = sink
-        let tokenPath = directory + "/slack-token"
-        try write("xoxb-0000000000-0000000000000-benchmarkbenchmarkbench\n", to: tokenPath)
+        let smtp = try await FakeSMTPServer.start(
+            host: "127.0.0.1",
+            port: 0,
+            hook: { verb, _ in
+                if verb == "EOM" { recorder.recordMail() }
+                return nil
+            }
+        )
+        self.smtp = smtp
+        let endpoints = BenchmarkConfiguration.Endpoints(
+            httpBase: sink.baseURL,
+            smtpURL: smtp.url,
+            slackTokenPath: directory + "/slack-token",
+            twilioTokenPath: directory + "/twilio-token"
+        )
+        try write("xoxb-0000000000-0000000000000-benchmarkbenchmarkbench\n", to: endpoints.slackTokenPath)
+        try write("0123456789abcdef0123456789abcdef\n", to: endpoints.twilioTokenPath)
         configPath = directory + "/herald.yaml"
         try write(
             BenchmarkConfiguration.yaml(
                 databasePath: directory + "/herald.db",
-                tokenPath: tokenPath,
-                apiURL: sink.baseURL,
+                endpoints: endpoints,
                 listenPorts: (freeLocalPort(), freeLocalPort())
             ),
             to: configPath
         )
-        say("herald-benchmark: herald=\(herald) workdir=\(directory) sink=\(sink.baseURL) cores=\(cores())")
+        say(
+            "herald-benchmark: herald=\(herald) workdir=\(directory) sink=\(sink.baseURL) smtp=\(smtp.url)"
+                + " cores=\(cores()) workloads=\(options.workloads.map(\.rawValue).joined(separator: ","))"
+        )
         let (ended, output) = try runToCompletion(
             herald,
             ["check-config", "--config", configPath],
@@ -150,6 +185,17 @@ final class BenchmarkRun {
             throw BenchmarkError("herald check-config failed (\(ended)): \(reason.trimmed)")
         }
         say("check-config: \(output.trimmed)")
+    }
+
+    /// What the HTTP sink answers, by path: the success response of each provider.
+    private static func sinkResponse(_ path: String) -> FakeResponse {
+        switch SinkRecorder.Channel(path: path) {
+        case .slack: .json(200, #"{"ok":true,"ts":"1.1"}"#)
+        case .msteams: .status(202)
+        case .pagerduty: .json(202, #"{"status":"success","dedup_key":"x"}"#)
+        case .sms: .json(201, #"{"sid":"SM1","status":"queued"}"#)
+        case .email, .other: .status(404, body: "not found")
+        }
     }
 
     private func prepareWorkdir() throws -> String {
@@ -224,7 +270,7 @@ final class BenchmarkRun {
         return (process, millis(ready - process.spawnedAt))
     }
 
-    private func requireDaemonRunning() throws {
+    func requireDaemonRunning() throws {
         guard let daemon else { throw BenchmarkError("the daemon is not running") }
         if let ended = daemon.poll() {
             throw BenchmarkError("the daemon ended unexpectedly (\(ended))" + logTail(daemonLogs.last ?? ""))
@@ -279,12 +325,12 @@ final class BenchmarkRun {
                 sampledPeak = max(sampledPeak, procStatusKB(daemon.pid, "VmRSS") ?? 0)
                 nextSample = now + 100_000_000
             }
-            if recorder.burst.count >= count { break }
+            if recorder.arrivals("w1").count >= count { break }
             try requireDaemonRunning()
             if now >= deadline {
                 enqueue.send(SIGKILL)
                 throw BenchmarkError(
-                    "W1: the sink saw \(recorder.burst.count) of \(count) deliveries within 120 s"
+                    "W1: the sink saw \(recorder.arrivals("w1").count) of \(count) deliveries within 120 s"
                         + (enqueueEnd == nil ? " (herald enqueue still running)" : "")
                 )
             }
@@ -298,7 +344,7 @@ final class BenchmarkRun {
             enqueueEnd = monotonicNanos()
             guard ended == .exited(0) else { throw BenchmarkError("herald enqueue failed (\(ended))") }
         }
-        let arrivals = recorder.burst
+        let arrivals = recorder.arrivals("w1")
         results.sampledPeakRSSKB = max(sampledPeak, procStatusKB(daemon.pid, "VmRSS") ?? 0)
         results.peakRSSKB = procStatusKB(daemon.pid, "VmHWM")
         results.rssAfterW1KB = procStatusKB(daemon.pid, "VmRSS")
@@ -313,16 +359,19 @@ final class BenchmarkRun {
             "W1: enqueue command \(fixed(results.enqueueMs ?? 0)) ms; first delivery at "
                 + "\(fixed(results.firstDeliveryMs ?? 0)) ms, \(count)th at \(fixed(results.lastDeliveryMs ?? 0)) ms"
         )
-        let status = try waitForDelivered(count, timeoutSeconds: 15)
+        expectedDelivered += count
+        let status = try waitForDelivered(expectedDelivered, timeoutSeconds: 15)
         results.w1Delivered = status.delivered
         say("W1: herald status: \(status.json)")
-        guard status.delivered == count else {
-            throw BenchmarkError("W1: herald status reports \(status.delivered) delivered, expected \(count)")
+        guard status.delivered == expectedDelivered else {
+            throw BenchmarkError(
+                "W1: herald status reports \(status.delivered) delivered, expected \(expectedDelivered)"
+            )
         }
     }
 
     /// Polls `herald status --format json` until `delivered` reaches `expected` or the timeout passes.
-    private func waitForDelivered(_ expected: Int, timeoutSeconds: Double) throws -> (delivered: Int, json: String) {
+    func waitForDelivered(_ expected: Int, timeoutSeconds: Double) throws -> (delivered: Int, json: String) {
         guard let workdir else { throw BenchmarkError("no workdir") }
         let deadline = monotonicNanos() + UInt64(timeoutSeconds * 1e9)
         while true {
@@ -446,11 +495,12 @@ final class BenchmarkRun {
                     + "p99 \(fixed(latency.p99, 2)) ms, max \(fixed(latency.max, 2)) ms"
             )
         }
-        let status = try waitForDelivered(options.events + count, timeoutSeconds: 15)
+        expectedDelivered += count
+        let status = try waitForDelivered(expectedDelivered, timeoutSeconds: 15)
         say("latency: herald status: \(status.json)")
-        guard status.delivered == options.events + count else {
+        guard status.delivered == expectedDelivered else {
             throw BenchmarkError(
-                "latency: herald status reports \(status.delivered) delivered, expected \(options.events + count)"
+                "latency: herald status reports \(status.delivered) delivered, expected \(expectedDelivered)"
             )
         }
     }
@@ -459,7 +509,7 @@ final class BenchmarkRun {
 
     private func stopDaemon() throws {
         guard let daemon else { throw BenchmarkError("no daemon") }
-        results.peakRSSKB = max(results.peakRSSKB ?? 0, procStatusKB(daemon.pid, "VmHWM") ?? 0)
+        results.overallPeakRSSKB = procStatusKB(daemon.pid, "VmHWM")
         let start = monotonicNanos()
         let ended = daemon.stop(graceSeconds: 30)
         results.shutdownMs = millis(monotonicNanos() - start)
@@ -497,18 +547,11 @@ final class BenchmarkRun {
         lines.append(
             "IDLE rss_mb=\(fixed(mb(r.idleRSSKB) ?? -1)) target_mb<=25 \(verdict(mb(r.idleRSSKB).map { $0 <= 25 }))"
         )
-        lines.append(
-            "W1 events=\(options.events) deliveries_per_s=\(fixed(r.endToEndPerSecond ?? -1, 0)) target_per_s>=10000 "
-                + "\(verdict(r.endToEndPerSecond.map { $0 >= 10_000 }))"
-                + " sink_window_per_s=\(fixed(r.sinkWindowPerSecond ?? -1, 0))"
-                + " enqueue_ms=\(fixed(r.enqueueMs ?? -1)) first_delivery_ms=\(fixed(r.firstDeliveryMs ?? -1))"
-                + " last_delivery_ms=\(fixed(r.lastDeliveryMs ?? -1)) delivered=\(r.w1Delivered ?? -1)"
-        )
-        lines.append(
-            "W1 rss_peak_mb=\(fixed(mb(r.peakRSSKB) ?? -1)) target_mb<=64 \(verdict(mb(r.peakRSSKB).map { $0 <= 64 }))"
-                + " rss_sampled_peak_mb=\(fixed(mb(r.sampledPeakRSSKB) ?? -1))"
-                + " rss_after_mb=\(fixed(mb(r.rssAfterW1KB) ?? -1))"
-        )
+        if options.runs(.w1) {
+            lines.append(contentsOf: w1Summary(verdict: verdict, mb: mb))
+        } else {
+            lines.append("W1 skipped")
+        }
         if let latency = r.latency {
             lines.append(
                 "W3 count=\(r.latencyCount ?? 0) rate_per_s=\(fixed(options.latencyRate, 0))"
@@ -521,15 +564,25 @@ final class BenchmarkRun {
         } else {
             lines.append("W3 skipped")
         }
-        lines.append("SHUTDOWN exit_code=\(r.exitCode ?? -1) shutdown_ms=\(fixed(r.shutdownMs ?? -1))")
+        lines.append(contentsOf: mixedSummary(verdict: verdict, mb: mb))
+        lines.append(contentsOf: fanOutSummary(verdict: verdict, mb: mb))
+        lines.append(
+            "SHUTDOWN exit_code=\(r.exitCode ?? -1) shutdown_ms=\(fixed(r.shutdownMs ?? -1))"
+                + " rss_peak_since_last_reset_mb=\(fixed(mb(r.overallPeakRSSKB) ?? -1))"
+        )
         lines.append("SINK other_requests=\(recorder.otherCount) sink_threads=\(options.sinkThreads)")
+        if failedChecks.isEmpty {
+            lines.append("CHECKS all passed")
+        } else {
+            lines.append("CHECKS FAILED \(failedChecks.count): " + failedChecks.joined(separator: " | "))
+        }
         lines.append("==================================")
         for line in lines { say(line) }
     }
 
     // MARK: - Helpers
 
-    private func write(_ text: String, to path: String) throws {
+    func write(_ text: String, to path: String) throws {
         do {
             try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         } catch {
@@ -537,7 +590,7 @@ final class BenchmarkRun {
         }
     }
 
-    private func logTail(_ path: String) -> String {
+    func logTail(_ path: String) -> String {
         guard let text = readText(path), !text.isEmpty else { return "" }
         let tail = text.split(separator: "\n").suffix(10).joined(separator: "\n  ")
         return "\n  last lines of \(path):\n  " + tail

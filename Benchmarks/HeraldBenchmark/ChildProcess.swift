@@ -258,3 +258,13 @@ func procStatusKB(_ pid: pid_t, _ field: String) -> Int? {
     }
     return nil
 }
+
+/// CPU time (user + system) `pid` has used so far, in milliseconds, from /proc/PID/stat.
+func procCPUMillis(_ pid: pid_t) -> Double? {
+    guard let text = readText("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return nil }
+    // Fields after "(comm)": state is field 3, utime 14 and stime 15 (1-based), so 11 and 12 here (0-based).
+    let fields = text[text.index(after: close)...].split(separator: " ")
+    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+    let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+    return (user + system) * 1000 / max(1, ticks)
+}

@@ -1,5 +1,17 @@
 import Foundation
 
+/// A workload of SPEC §16 that the benchmark can run.
+enum Workload: String, CaseIterable, Sendable {
+    /// W1 burst: one Slack delivery per event.
+    case w1
+    /// W3 latency: a steady rate through `herald enqueue --stream`.
+    case w3
+    /// W2 mixed: `escalating` events with email, Slack, Teams, a PagerDuty route and SMS each.
+    case w2
+    /// W5 fan-out: ownerless `issue_alert` events on a large project (fallthrough to 20 active members).
+    case w5
+}
+
 /// The command line of `herald-benchmark`.
 struct Options {
     /// The `herald` executable to benchmark.
@@ -18,27 +30,44 @@ struct Options {
     var sinkThreads = 1
     /// Keeps a generated temporary directory after a successful run.
     var keepWorkdir = false
+    /// The workloads to run, in this order.
+    var workloads: [Workload] = [.w1, .w3, .w2, .w5]
+    /// Events in W2 (5 deliveries each).
+    var mixedEvents = 2_000
+    /// Active members of the W5 project.
+    var fanOutMembers = 5_000
+    /// Events enqueued in one batch in W5.
+    var fanOutEvents = 200
+    /// Pause between two `herald status` polls while W5 waits for its events to be fanned out.
+    var fanOutPollMs = 2.0
 
     static let usage = """
         USAGE: herald-benchmark [options]
 
-        Runs `herald serve` against a local Slack sink (127.0.0.1) and reports start-up time, W1 burst
-        throughput, intake -> sink latency and memory, next to the targets of SPEC §16.
+        Runs `herald serve` against local provider sinks (HTTP and SMTP on 127.0.0.1) and reports start-up
+        time, W1 burst throughput, W3 intake -> sink latency, W2 mixed-channel throughput, W5 fan-out cost and
+        memory, next to the targets of SPEC §16.
 
         OPTIONS:
           --herald PATH           herald executable (default .build/release/herald)
+          --workloads LIST        comma-separated workloads to run, in order: w1, w3 (the latency run), w2,
+                                  w5 (default w1,w3,w2,w5)
           --events N              events in the W1 burst (default 10000)
+          --w2-events N           events in W2, 5 deliveries each (default 2000)
+          --w5-members N          active members of the W5 project (default 5000)
+          --w5-events K           issue_alert events enqueued in one W5 batch (default 200)
+          --w5-poll-ms MS         pause between herald status polls while W5 waits for fan-out (default 2)
           --latency-rate R        events per second in the latency run (default 100)
           --latency-seconds S     length of the latency run (default 20)
           --workdir DIR           configuration, database and logs (default: a fresh temporary directory,
                                   removed after a successful run)
-          --skip-latency          skip the latency run
+          --skip-latency          skip the latency run (W3)
           --sink-threads N        event-loop threads of the sink, 1 or 2 (default 1)
           --keep-workdir          keep the generated temporary directory
           --help                  show this help
 
         Exits 0 when every phase completed (a missed target is reported, not an error), 1 on errors
-        (missing deliveries, daemon failure), 64 on bad arguments.
+        (missing or unexpected deliveries, a failed check, daemon failure), 64 on bad arguments.
         """
 
     /// Parses `arguments`; nil means `--help` was asked for.
@@ -49,6 +78,12 @@ struct Options {
             index += 1
             guard index < arguments.count else { throw BenchmarkError("\(name): missing value") }
             return arguments[index]
+        }
+        func count(_ name: String, _ text: String, range: ClosedRange<Int>) throws(BenchmarkError) -> Int {
+            guard let parsed = Int(text), range.contains(parsed) else {
+                throw BenchmarkError("\(name): \"\(text)\" is not a count in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return parsed
         }
         func number(_ name: String, _ text: String, range: ClosedRange<Double>) throws(BenchmarkError) -> Double {
             guard let parsed = Double(text), parsed.isFinite, range.contains(parsed) else {
@@ -66,11 +101,17 @@ struct Options {
             case "--herald":
                 options.heraldPath = try value(argument)
             case "--events":
-                let text = try value(argument)
-                guard let parsed = Int(text), (1...10_000_000).contains(parsed) else {
-                    throw BenchmarkError("--events: \"\(text)\" is not a count in 1...10000000")
-                }
-                options.events = parsed
+                options.events = try count(argument, try value(argument), range: 1...10_000_000)
+            case "--workloads":
+                options.workloads = try parseWorkloads(try value(argument))
+            case "--w2-events":
+                options.mixedEvents = try count(argument, try value(argument), range: 1...1_000_000)
+            case "--w5-members":
+                options.fanOutMembers = try count(argument, try value(argument), range: 1...1_000_000)
+            case "--w5-events":
+                options.fanOutEvents = try count(argument, try value(argument), range: 1...100_000)
+            case "--w5-poll-ms":
+                options.fanOutPollMs = try number(argument, try value(argument), range: 0...10_000)
             case "--latency-rate":
                 options.latencyRate = try number(argument, try value(argument), range: 0.1...10_000)
             case "--latency-seconds":
@@ -92,8 +133,26 @@ struct Options {
             }
             index += 1
         }
+        if options.skipLatency { options.workloads.removeAll { $0 == .w3 } }
         return options
     }
+
+    /// A comma-separated list of workloads; duplicates are dropped, the order is kept.
+    private static func parseWorkloads(_ text: String) throws(BenchmarkError) -> [Workload] {
+        var workloads: [Workload] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let name = part.trimmingCharacters(in: .whitespaces).lowercased()
+            guard let workload = Workload(rawValue: name) else {
+                let known = Workload.allCases.map(\.rawValue).joined(separator: ", ")
+                throw BenchmarkError("--workloads: unknown workload \"\(name)\" (known: \(known))")
+            }
+            if !workloads.contains(workload) { workloads.append(workload) }
+        }
+        return workloads
+    }
+
+    /// Whether `workload` is selected.
+    func runs(_ workload: Workload) -> Bool { workloads.contains(workload) }
 }
 
 /// A failure that ends the benchmark with a non-zero exit code.

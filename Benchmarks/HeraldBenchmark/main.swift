@@ -4,7 +4,7 @@ import Foundation
 import Glibc
 #endif
 
-// herald-benchmark: end-to-end benchmark of `herald serve` against a local Slack sink (SPEC §16).
+// herald-benchmark: end-to-end benchmark of `herald serve` against local provider sinks (SPEC §16).
 ChildRegistry.installSignalHandlers()
 let exitCode = await BenchmarkRunner.main(arguments: Array(CommandLine.arguments.dropFirst()))
 ChildRegistry.killAll()
