@@ -131,9 +131,8 @@ extension SQLiteStore {
                     ) VALUES (?, 'pending', ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             )
-            let insertSuppression = try db.cachedStatement(
-                sql: "INSERT INTO suppressions (event_id, recipient, channel, reason) VALUES (?, ?, ?, ?)"
-            )
+            // Prepared on first use: many batches record no suppression at all.
+            var insertSuppression: Statement?
             for result in results {
                 guard let row = try Row.fetchOne(findEvent, arguments: [result.eventId]) else {
                     throw StoreError.notFound("event \(result.eventId)")
@@ -148,9 +147,17 @@ extension SQLiteStore {
                         acceptedAt, nowMillis, nowMillis, delivery.payload,
                     ])
                 }
-                for suppression in result.suppressions {
-                    try insertSuppression.execute(arguments: [
-                        result.eventId, suppression.recipient, suppression.channel?.rawValue, suppression.reason,
+                for row in SuppressionRows.rows(for: result.suppressions) {
+                    if insertSuppression == nil {
+                        insertSuppression = try db.cachedStatement(
+                            sql: """
+                                INSERT INTO suppressions (event_id, recipient, channel, reason, grouped)
+                                VALUES (?, ?, ?, ?, ?)
+                                """
+                        )
+                    }
+                    try insertSuppression?.execute(arguments: [
+                        result.eventId, row.recipient, row.channel?.rawValue, row.reason, row.grouped,
                     ])
                 }
                 try Self.applySubscriptionChanges(result.subscriptionChanges, db)
@@ -176,16 +183,16 @@ extension SQLiteStore {
             ).map(DeliveryRow.decode)
             let suppressions = try Row.fetchAll(
                 db,
-                sql: "SELECT recipient, channel, reason FROM suppressions WHERE event_id = ? ORDER BY rowid",
+                sql: "SELECT recipient, channel, reason, grouped FROM suppressions WHERE event_id = ? ORDER BY rowid",
                 arguments: [id]
-            ).map { row in
-                let channel: String? = try row.decode(atIndex: 1)
-                return Suppression(
-                    eventId: id,
-                    recipient: try row.decode(atIndex: 0),
-                    channel: try channel.map { try parse(Channel.self, $0, column: "suppression channel") },
-                    reason: try row.decode(atIndex: 2)
-                )
+            ).flatMap { row -> [Suppression] in
+                let name: String? = try row.decode(atIndex: 1)
+                let channel = try name.map { try parse(Channel.self, $0, column: "suppression channel") }
+                let reason: String = try row.decode(atIndex: 2)
+                let recipient: String = try row.decode(atIndex: 0)
+                let grouped: Bool = try row.decode(atIndex: 3)
+                let recipients = grouped ? try SuppressionRows.members(recipient) : [recipient]
+                return recipients.map { Suppression(eventId: id, recipient: $0, channel: channel, reason: reason) }
             }
             return StoredEvent(
                 state: try row.decode(atIndex: 0),

@@ -141,6 +141,11 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v4") { db in
+            // A large group of suppressions with the same channel and reason (an ownerless alert's 4,980
+            // `fallthrough_limit` users) is one row holding the JSON array of its recipients; reads expand it.
+            try db.execute(sql: "ALTER TABLE suppressions ADD COLUMN grouped INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }()
 }

@@ -22,3 +22,37 @@ extension StoreConformance {
         try expect(try await store.directoryVersion() != version, "a suppression bumps the directory version")
     }
 }
+
+extension StoreConformance {
+    /// An ownerless alert on a large project records thousands of `fallthrough_limit` users; a store may lay
+    /// them out as it likes, but must give every one back.
+    static func largeSuppressionGroups(_ store: any Store) async throws {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let event = Event(id: "evt_big", key: "issue_alert", organization: "acme", occurredAt: now)
+        _ = try await store.enqueue(
+            [NewEvent(event: event, idempotencyKey: nil, canonicalBody: Data("{}".utf8))],
+            now: now
+        )
+        _ = try await store.claimEvents(limit: 1, now: now, leaseUntil: now + 60)
+        var suppressions = [
+            Suppression(eventId: "evt_big", recipient: "user:actor", channel: nil, reason: "actor_excluded")
+        ]
+        for index in 0..<4_980 {
+            suppressions.append(
+                Suppression(eventId: "evt_big", recipient: "user:m\(index)", channel: nil, reason: "fallthrough_limit")
+            )
+        }
+        suppressions.append(
+            Suppression(eventId: "evt_big", recipient: "user:m9", channel: .sms, reason: "no_address:sms")
+        )
+        try await store.completeFanOut(
+            [FanOutResult(eventId: "evt_big", deliveries: [], suppressions: suppressions)],
+            now: now
+        )
+        let record = try unwrap(try await store.eventRecord(id: "evt_big"), "record")
+        try expectEqual(record.suppressions.count, suppressions.count, "suppression count")
+        try expectEqual(Set(record.suppressions), Set(suppressions), "suppressions")
+        let cut = record.suppressions.filter { $0.reason == "fallthrough_limit" }.map(\.recipient)
+        try expectEqual(cut, suppressions.filter { $0.reason == "fallthrough_limit" }.map(\.recipient), "group order")
+    }
+}

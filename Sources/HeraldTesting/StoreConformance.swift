@@ -80,6 +80,7 @@ public struct StoreConformance: Sendable {
         check("completeFanOut removes active subscriptions and keeps unsubscribes", fanOutRemovesActiveSubscriptions),
         check("replacePreferences removes and upserts in one step", replacePreferences),
         check("a directory of 5,000 users round-trips", directoryAtScale),
+        check("eventRecord returns every suppression of a large fan-out", largeSuppressionGroups),
         check("suppressAddress is idempotent, keeps the first reason and bumps the version", addressSuppressions),
     ]
 
