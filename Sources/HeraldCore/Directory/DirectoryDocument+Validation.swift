@@ -69,24 +69,39 @@ extension DirectoryDocument {
             }
         }
 
+        /// Records `record` under its id, or reports an empty or repeated id.
+        func register<Record>(
+            _ record: Record,
+            id: String,
+            kind: String,
+            path: String,
+            in known: inout [String: Record]
+        ) {
+            if id.isEmpty {
+                problem("\(path).id", "must not be empty")
+            } else if known[id] != nil {
+                problem("\(path).id", "duplicates \(kind) id \"\(id)\"")
+            } else {
+                known[id] = record
+            }
+        }
+        /// Reports an empty slug or one another record of the organization already uses.
+        func checkSlug(_ slug: String, organization: String, kind: String, path: String, in seen: inout Set<String>) {
+            if slug.isEmpty {
+                problem("\(path).slug", "must not be empty")
+            } else if !seen.insert("\(organization)\u{0}\(slug)").inserted {
+                problem("\(path).slug", "duplicates the slug of another \(kind) of the organization")
+            }
+        }
+
         // Teams.
         var teamsById: [String: Team] = [:]
         var teamSlugs: Set<String> = []
         for (index, team) in teams.enumerated() {
             let path = "teams[\(index)]"
-            if team.id.isEmpty {
-                problem("\(path).id", "must not be empty")
-            } else if teamsById[team.id] != nil {
-                problem("\(path).id", "duplicates team id \"\(team.id)\"")
-            } else {
-                teamsById[team.id] = team
-            }
+            register(team, id: team.id, kind: "team", path: path, in: &teamsById)
             checkOrganization(team.organization, path)
-            if team.slug.isEmpty {
-                problem("\(path).slug", "must not be empty")
-            } else if !teamSlugs.insert("\(team.organization)\u{0}\(team.slug)").inserted {
-                problem("\(path).slug", "duplicates the slug of another team of the organization")
-            }
+            checkSlug(team.slug, organization: team.organization, kind: "team", path: path, in: &teamSlugs)
             var members: Set<String> = []
             for (memberIndex, member) in team.members.enumerated() {
                 let memberPath = "\(path).members[\(memberIndex)]"
@@ -118,19 +133,9 @@ extension DirectoryDocument {
         )
         for (index, project) in projects.enumerated() {
             let path = "projects[\(index)]"
-            if project.id.isEmpty {
-                problem("\(path).id", "must not be empty")
-            } else if projectsById[project.id] != nil {
-                problem("\(path).id", "duplicates project id \"\(project.id)\"")
-            } else {
-                projectsById[project.id] = project
-            }
+            register(project, id: project.id, kind: "project", path: path, in: &projectsById)
             checkOrganization(project.organization, path)
-            if project.slug.isEmpty {
-                problem("\(path).slug", "must not be empty")
-            } else if !projectSlugs.insert("\(project.organization)\u{0}\(project.slug)").inserted {
-                problem("\(path).slug", "duplicates the slug of another project of the organization")
-            }
+            checkSlug(project.slug, organization: project.organization, kind: "project", path: path, in: &projectSlugs)
             var projectTeams: Set<String> = []
             for (teamIndex, teamId) in project.teams.enumerated() {
                 let teamPath = "\(path).teams[\(teamIndex)]"
