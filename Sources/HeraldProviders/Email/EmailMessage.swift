@@ -46,17 +46,46 @@ struct EmailMessage: Sendable {
 
     /// The unfolded value of the first header `name` in the header section of `message`, if present.
     static func headerValue(_ name: String, in message: Data) -> String? {
-        let end = message.firstRange(of: Data("\r\n\r\n".utf8))?.lowerBound ?? message.endIndex
-        let section = String(decoding: message[message.startIndex..<end], as: UTF8.self)
-        let lines = section.components(separatedBy: "\r\n")
-        let prefix = name.lowercased() + ":"
-        guard let index = lines.firstIndex(where: { $0.lowercased().hasPrefix(prefix) }) else { return nil }
-        var value = String(lines[index].dropFirst(prefix.count))
-        for continuation in lines[(index + 1)...] {
-            guard continuation.hasPrefix(" ") || continuation.hasPrefix("\t") else { break }
-            value += continuation
+        // Scans the header block line by line over the bytes: called for every delivered email, so it must
+        // not decode or split the whole message.
+        let wanted = Array(name.lowercased().utf8) + [UInt8(ascii: ":")]
+        return message.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> String? in
+            func lower(_ byte: UInt8) -> UInt8 {
+                (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 : byte
+            }
+            func lineEnd(from start: Int) -> Int {
+                var index = start
+                while index + 1 < bytes.count, !(bytes[index] == 0x0D && bytes[index + 1] == 0x0A) { index += 1 }
+                return index + 1 < bytes.count ? index : bytes.count
+            }
+            var start = 0
+            while start < bytes.count {
+                let end = lineEnd(from: start)
+                if end == start { return nil }  // The blank line: end of the headers.
+                let matches =
+                    end - start >= wanted.count
+                    && wanted.indices.allSatisfy { lower(bytes[start + $0]) == wanted[$0] }
+                if matches {
+                    var value = String(
+                        decoding: UnsafeRawBufferPointer(rebasing: bytes[(start + wanted.count)..<end]),
+                        as: UTF8.self
+                    )
+                    // Folded continuation lines start with a space or a tab.
+                    var next = end + 2
+                    while next < bytes.count, bytes[next] == 0x20 || bytes[next] == 0x09 {
+                        let continuationEnd = lineEnd(from: next)
+                        value += String(
+                            decoding: UnsafeRawBufferPointer(rebasing: bytes[next..<continuationEnd]),
+                            as: UTF8.self
+                        )
+                        next = continuationEnd + 2
+                    }
+                    return value.trimmingCharacters(in: .whitespaces)
+                }
+                start = end + 2
+            }
+            return nil
         }
-        return value.trimmingCharacters(in: .whitespaces)
     }
 
     private static func digest(eventId: String, recipientAddress: String) -> String {
