@@ -229,8 +229,19 @@ private struct AudienceBuilder {
             for userId in ranked.prefix(fallthroughLimit) {
                 addUser(userId, reason: .activeMembers, gate: .anyValue)
             }
-            for userId in ranked.dropFirst(fallthroughLimit) {
-                suppress("user:\(userId)", nil, SuppressionReason.fallthroughLimit)
+            let cut = ranked.dropFirst(fallthroughLimit)
+            suppressions.reserveCapacity(suppressions.count + cut.count)
+            for userId in cut {
+                // Each member appears once in the ranking and nothing else records this reason, so the cut
+                // skips the de-duplication set (thousands of hashed strings per alert on a large project).
+                suppressions.append(
+                    Suppression(
+                        eventId: event.id,
+                        recipient: "user:" + userId,
+                        channel: nil,
+                        reason: SuppressionReason.fallthroughLimit
+                    )
+                )
             }
         }
     }
