@@ -222,6 +222,9 @@ public protocol Store: Sendable {
     /// so a running fan-out stage knows when to reload its snapshot (also after writes by other processes).
     func directoryVersion() async throws -> Int64
 
+    /// The preference rows owned by `party` (what settings screens read; cheaper than the whole directory).
+    func preferenceRows(of party: DirectoryParty) async throws -> [PreferenceRow]
+
     /// Removes the preference rows with the given identities and upserts `rows`, in one transaction; bumps the
     /// directory version.
     func replacePreferences(removing: [PreferenceRowIdentity], upserting rows: [PreferenceRow]) async throws

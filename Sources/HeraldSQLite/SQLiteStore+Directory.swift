@@ -53,6 +53,20 @@ extension SQLiteStore {
 
     /// Every directory record, read in one transaction: organizations, users, teams and projects by id,
     /// subscriptions by (project, issue, subscriber kind, subscriber id), preferences by identity.
+    public func preferenceRows(of party: DirectoryParty) async throws -> [PreferenceRow] {
+        let (kind, id) = partyColumns(party)
+        return try await read("preferenceRows") { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT owner_kind, owner_id, scope, scope_id, subject, channel, value FROM preferences
+                    WHERE owner_kind = ? AND owner_id = ? ORDER BY scope, scope_id, subject, channel
+                    """,
+                arguments: [kind, id]
+            ).map(PreferenceKey.decode)
+        }
+    }
+
     public func loadDirectory() async throws -> DirectoryDocument {
         let stored: StoredDirectory = try await read("loadDirectory") { db in
             var stored = StoredDirectory()

@@ -407,6 +407,12 @@ extension StoreConformance {
         var expected = document
         expected.preferences = [document.preferences[0], emailOn, document.preferences[3], slackOff, teamRow]
         try expectSameDirectory(try await store.loadDirectory(), expected, "after replacing")
+        try expectEqual(
+            Set(try await store.preferenceRows(of: .user("u1"))),
+            Set(expected.preferences.filter { $0.owner == .user("u1") }),
+            "preferenceRows(of: u1)"
+        )
+        try expectEqual(try await store.preferenceRows(of: .team("t2")), [teamRow], "preferenceRows(of: t2)")
 
         // A removal of a row that does not exist and nothing to upsert.
         try await store.replacePreferences(removing: [optionRow.identity, emailOn.identity], upserting: [])

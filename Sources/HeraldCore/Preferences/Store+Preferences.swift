@@ -4,11 +4,6 @@ import Foundation
 /// directory methods so every store implementation has them. Each write is one `replacePreferences` call:
 /// fully applied or not at all.
 extension Store {
-    /// The preference rows owned by `party`.
-    public func preferenceRows(of party: DirectoryParty) async throws -> [PreferenceRow] {
-        try await loadDirectory().preferences.filter { $0.owner == party }
-    }
-
     /// The user's matrix: one row per catalog key, sorted by key.
     public func preferenceMatrix(user: String, catalog: Catalog) async throws -> [PreferenceMatrixRow] {
         PreferenceMatrix.rows(catalog: catalog, userRows: try await preferenceRows(of: .user(user)))
