@@ -15,8 +15,6 @@ public final class DaemonComponents: Sendable {
     public let send: SendStage
     public let counters: WorkerCounters
     public let logger: Logger
-    let logLevel: LogLevelBox
-    let output: LogOutput
     let services: [ServiceGroupConfiguration.ServiceConfiguration]
 
     init(
@@ -26,8 +24,6 @@ public final class DaemonComponents: Sendable {
         send: SendStage,
         counters: WorkerCounters,
         logger: Logger,
-        logLevel: LogLevelBox,
-        output: LogOutput,
         services: [ServiceGroupConfiguration.ServiceConfiguration]
     ) {
         self.store = store
@@ -36,14 +32,21 @@ public final class DaemonComponents: Sendable {
         self.send = send
         self.counters = counters
         self.logger = logger
-        self.logLevel = logLevel
-        self.output = output
         self.services = services
     }
+}
 
-    /// Re-reads the configuration file: notifiers, catalog, secrets and log level change; an invalid file is
-    /// refused with every problem logged, and the running configuration stays.
-    public func reload(path: String) {
+/// What a SIGHUP changes in a running daemon: notifiers, catalog, secrets and log level.
+struct ConfigurationReloader: Sendable {
+    let fanOut: FanOutStage
+    let send: SendStage
+    let logLevel: LogLevelBox
+    let output: LogOutput
+    let logger: Logger
+
+    /// Re-reads the configuration file; an invalid file is refused with every problem logged, and the running
+    /// configuration stays.
+    func reload(path: String) {
         do {
             let loaded = try ConfigurationLoader.load(path: path)
             let providers = try ProviderFactory.makeProviders(loaded)
@@ -173,16 +176,23 @@ public enum Daemon {
                 "maintenance"
             )
         )
-        let components = DaemonComponents(
-            store: store,
-            transport: transport,
+        let reloader = ConfigurationReloader(
             fanOut: fanOut,
             send: send,
-            counters: counters,
-            logger: logger,
             logLevel: level,
             output: output,
-            services: services
+            logger: logger
+        )
+        services.append(entry(ReloadService(path: configPath, reloader: reloader), "reload"))
+        services.append(
+            entry(
+                ReadinessService(
+                    notifier: notifier,
+                    logger: logger,
+                    status: "delivering with \(providers.all.count) notifiers"
+                ),
+                "readiness"
+            )
         )
         return DaemonComponents(
             store: store,
@@ -191,19 +201,7 @@ public enum Daemon {
             send: send,
             counters: counters,
             logger: logger,
-            logLevel: level,
-            output: output,
-            services: services + [
-                entry(ReloadService(path: configPath, daemon: components), "reload"),
-                entry(
-                    ReadinessService(
-                        notifier: notifier,
-                        logger: logger,
-                        status: "delivering with \(providers.all.count) notifiers"
-                    ),
-                    "readiness"
-                ),
-            ]
+            services: services
         )
     }
 

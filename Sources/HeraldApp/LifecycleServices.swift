@@ -104,13 +104,13 @@ struct MaintenanceService: Service {
 /// Reloads notifiers, catalog and log level on SIGHUP; an invalid file is refused and the old one stays.
 struct ReloadService: Service {
     let path: String
-    let daemon: DaemonComponents
+    let reloader: ConfigurationReloader
 
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         await cancelWhenGracefulShutdown {
             for await _ in signals {
-                daemon.reload(path: path)
+                reloader.reload(path: path)
             }
         }
     }
