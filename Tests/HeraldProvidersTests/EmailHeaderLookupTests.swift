@@ -10,26 +10,9 @@ struct EmailHeaderLookupTests {
         notifier: NotifierInfo(id: 1, name: "mail", channel: .email),
         connection: EmailConnection(url: "smtp://127.0.0.1:1", from: "Herald <notify@example.com>")
     )
-    let now = Date(timeIntervalSince1970: 1_795_000_000)
 
     func delivery(_ message: String) -> Delivery {
-        Delivery(
-            id: 9,
-            eventId: "evt_1",
-            channel: .email,
-            notifierId: 1,
-            recipient: Recipient(kind: .address, address: "ann@acme.test"),
-            reason: .explicit,
-            destination: "relay",
-            payload: Data(message.utf8),
-            contentType: "message/rfc822",
-            state: .leased,
-            attempts: 0,
-            createdAt: now,
-            windowStart: now,
-            dueAt: now,
-            updatedAt: now
-        )
+        EmailFixtures.delivery(payload: Data(message.utf8))
     }
 
     @Test func readsTheHeaderCaseInsensitivelyWithFoldedLines() {

@@ -13,22 +13,11 @@ struct SlackDeliveryContextTests {
     let now = Date(timeIntervalSince1970: 1_795_000_000)
 
     func delivery(to address: String) -> Delivery {
-        Delivery(
-            id: 1,
-            eventId: "e",
-            channel: .slack,
-            notifierId: 2,
+        Fixtures.delivery(
             recipient: Recipient(kind: .address, address: address),
-            reason: .explicit,
-            destination: address,
             payload: Data(),
             contentType: "application/json",
-            state: .leased,
-            attempts: 0,
-            createdAt: now,
-            windowStart: now,
-            dueAt: now,
-            updatedAt: now
+            channel: .slack
         )
     }
 
