@@ -115,6 +115,38 @@ extension EndToEndTests {
     }
 }
 
+extension EndToEndTests {
+    @Test(
+        "SIGHUP applies a valid configuration and refuses a broken one, keeping the daemon up",
+        .timeLimit(.minutes(1))
+    )
+    func reloadOnSIGHUP() async throws {
+        var config = HeraldConfig()
+        config.logLevel = "info"
+        let env = try HeraldEnvironment(config: config)
+        defer { env.close() }
+        let daemon = try await env.startDaemon()
+
+        // A valid change: the log level goes to debug.
+        config.logLevel = "debug"
+        try env.write(config)
+        daemon.signal(SIGHUP)
+        try await eventually("the reload is logged", timeout: .seconds(10)) {
+            daemon.output.contains("msg=\"configuration reloaded\"")
+        }
+
+        // A broken file: refused with its path, the running configuration stays and the daemon keeps working.
+        try env.write(config.with(worker: "concurrency", "0"))
+        daemon.signal(SIGHUP)
+        try await eventually("the refusal is logged", timeout: .seconds(10)) {
+            daemon.output.contains("configuration reload refused") && daemon.output.contains("worker.concurrency")
+        }
+        #expect(await daemon.waitForExit(timeout: .milliseconds(300)) == nil, "the daemon must keep running")
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit(timeout: .seconds(15)) == 0)
+    }
+}
+
 /// The line around the first occurrence of `secret`, for the failure message.
 private func leakContext(_ text: String, _ secret: String) -> String {
     text.split(separator: "\n").first { $0.contains(secret) }.map { String($0.prefix(400)) } ?? ""
