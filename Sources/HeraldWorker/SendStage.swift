@@ -249,10 +249,6 @@ public final class SendStage: Service, Sendable {
     }
 
     private func finish(_ delivery: Delivery, outcome: DeliveryOutcome, startedAt: Date, provider: (any Provider)?) {
-        let wasInflight = inflight.withLock { $0.remove(delivery.id) != nil }
-        if wasInflight && abandoned.isSet {
-            return  // Shutdown already released this lease; the delivery goes again after restart.
-        }
         let now = clock.now()
         let duration = max(0, now.timeIntervalSince(startedAt))
         var metadata: Logger.Metadata = [
@@ -266,6 +262,7 @@ public final class SendStage: Service, Sendable {
         for event in events {
             log(event, destination: label, notifier: delivery.notifierId)
         }
+        let update: DeliveryUpdate
         switch outcome {
         case .delivered(let receipt):
             counters.delivered.add(1, ordering: .relaxed)
@@ -275,7 +272,7 @@ public final class SendStage: Service, Sendable {
                 result: .delivered,
                 detail: receipt ?? ""
             )
-            enqueue(.delivered(id: delivery.id, attempt: attempt, receipt: receipt))
+            update = .delivered(id: delivery.id, attempt: attempt, receipt: receipt)
             logger.debug("delivered", metadata: metadata)
         case .failed(let error):
             if let status = error.status { metadata["http.status"] = "\(status)" }
@@ -301,7 +298,7 @@ public final class SendStage: Service, Sendable {
                     status: error.status,
                     detail: error.detail
                 )
-                enqueue(.retry(id: delivery.id, attempt: attempt, at: at))
+                update = .retry(id: delivery.id, attempt: attempt, at: at)
                 metadata["retry.at"] = "\(Timestamp.format(at))"
                 if delivery.lastError == error.summary {
                     logger.debug("retry scheduled", metadata: metadata)
@@ -318,13 +315,24 @@ public final class SendStage: Service, Sendable {
                     status: error.status,
                     detail: error.detail
                 )
-                enqueue(.dead(id: delivery.id, attempt: attempt))
+                update = .dead(id: delivery.id, attempt: attempt)
                 logger.error("dead letter", metadata: metadata)
                 if error.suppressesAddress {
                     suppress(delivery, reason: String(error.detail.prefix(120)), now: now)
                 }
             }
         }
+        // The outcome is buffered and the delivery leaves the in-flight set in one step, under the lock the
+        // shutdown drain takes to release what is still in flight: whoever sees the set without this delivery
+        // also finds its outcome in the buffer, and an outcome arriving after the drain is dropped (the drain
+        // released that lease; the delivery goes again after restart).
+        let recorded = inflight.withLock { ids -> Bool in
+            let wasInflight = ids.remove(delivery.id) != nil
+            if wasInflight && abandoned.isSet { return false }
+            enqueue(update)
+            return true
+        }
+        guard recorded else { return }
         let free = configuration.concurrency - inflightCount
         if free >= max(1, min(configuration.batchSize, configuration.concurrency / 4)) {
             doorbell.ring()
