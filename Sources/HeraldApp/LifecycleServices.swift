@@ -71,6 +71,7 @@ struct MaintenanceService: Service {
                 "delivered_per_s": "\(Self.rate(delivered - previousDelivered, seconds))",
                 "retries": "\(counters.retried.load(ordering: .relaxed))",
                 "dead": "\(counters.dead.load(ordering: .relaxed))",
+                "lost_leases": "\(counters.lostLeases.load(ordering: .relaxed))",
             ]
             previousDelivered = delivered
             previousEvents = events

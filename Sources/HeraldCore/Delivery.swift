@@ -27,6 +27,24 @@ public struct Destination: Sendable, Hashable {
     }
 }
 
+/// The claim a send stage holds on a delivery: a token unique to one claim, and when the claim expires.
+///
+/// The token is the fence (SPEC §13): an outcome changes the stored delivery only while it is still leased with
+/// the same token. Once a lease expires another worker may claim the delivery again, which gives it a new token
+/// and refuses the first holder's late outcome. A holder whose lease expired but that nobody re-claimed may
+/// still record its outcome: its token still matches, so no one else can have sent the message.
+public struct Lease: Sendable, Hashable {
+    /// Unique to one claim (never reused by the same store).
+    public var token: Int64
+    /// When the delivery becomes claimable again.
+    public var expiresAt: Date
+
+    public init(token: Int64, expiresAt: Date) {
+        self.token = token
+        self.expiresAt = expiresAt
+    }
+}
+
 /// A delivery produced by fan-out, before it is stored.
 public struct NewDelivery: Sendable, Hashable {
     public var eventId: String
@@ -86,6 +104,8 @@ public struct Delivery: Sendable, Hashable, Identifiable {
     /// The provider's id for the delivered message.
     public var receipt: String?
     public var updatedAt: Date
+    /// The current claim while `state` is `leased`; nil otherwise.
+    public var lease: Lease?
 
     public init(
         id: Int64,
@@ -105,7 +125,8 @@ public struct Delivery: Sendable, Hashable, Identifiable {
         lastError: String? = nil,
         lastReason: FailureReason? = nil,
         receipt: String? = nil,
-        updatedAt: Date
+        updatedAt: Date,
+        lease: Lease? = nil
     ) {
         self.id = id
         self.eventId = eventId
@@ -125,6 +146,7 @@ public struct Delivery: Sendable, Hashable, Identifiable {
         self.lastReason = lastReason
         self.receipt = receipt
         self.updatedAt = updatedAt
+        self.lease = lease
     }
 }
 
@@ -178,22 +200,32 @@ public struct AttemptRecord: Sendable, Hashable {
     }
 }
 
-/// A state change of a leased delivery, written in batches by the send stage.
+/// A state change of a leased delivery, written in batches by the send stage. Each carries the lease it was
+/// decided under; the store applies it only while the delivery is still leased with that token.
 public enum DeliveryUpdate: Sendable, Hashable {
     /// Delivered, with the provider's receipt.
-    case delivered(id: Int64, attempt: AttemptRecord, receipt: String?)
+    case delivered(id: Int64, lease: Lease, attempt: AttemptRecord, receipt: String?)
     /// Failed, retry at the given time.
-    case retry(id: Int64, attempt: AttemptRecord, at: Date)
+    case retry(id: Int64, lease: Lease, attempt: AttemptRecord, at: Date)
     /// Failed for good: dead letter.
-    case dead(id: Int64, attempt: AttemptRecord)
+    case dead(id: Int64, lease: Lease, attempt: AttemptRecord)
     /// Not attempted (waiting for a rate-limit token, a paused destination, shutdown): due again at `until`,
     /// with no attempt counted.
-    case deferred(id: Int64, until: Date)
+    case deferred(id: Int64, lease: Lease, until: Date)
 
     /// The delivery concerned.
     public var id: Int64 {
         switch self {
-        case .delivered(let id, _, _), .retry(let id, _, _), .dead(let id, _), .deferred(let id, _): id
+        case .delivered(let id, _, _, _), .retry(let id, _, _, _), .dead(let id, _, _), .deferred(let id, _, _): id
+        }
+    }
+
+    /// The lease the update was decided under.
+    public var lease: Lease {
+        switch self {
+        case .delivered(_, let lease, _, _), .retry(_, let lease, _, _), .dead(_, let lease, _),
+            .deferred(_, let lease, _):
+            lease
         }
     }
 }

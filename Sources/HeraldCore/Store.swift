@@ -180,7 +180,12 @@ public protocol Store: Sendable {
     func claimDeliveries(limit: Int, now: Date, leaseUntil: Date) async throws -> [Delivery]
 
     /// Applies a batch of state changes to leased deliveries, with their attempts, in one transaction.
-    func apply(_ updates: [DeliveryUpdate], now: Date) async throws
+    ///
+    /// Fenced: an update changes its delivery only while the delivery is still leased with the update's lease
+    /// token. Others (the lease was lost to a newer claim, or the delivery is finished already) change nothing and
+    /// are returned, so the caller can count and log them.
+    @discardableResult
+    func apply(_ updates: [DeliveryUpdate], now: Date) async throws -> [DeliveryUpdate]
 
     /// The earliest due time of a delivery waiting to be sent, if any.
     func nextDeliveryDue() async throws -> Date?

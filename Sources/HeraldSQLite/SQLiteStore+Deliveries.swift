@@ -4,11 +4,14 @@ import HeraldCore
 
 extension SQLiteStore {
     /// Claims due deliveries (pending or retrying and due, or leased with an expired lease), earliest due first,
-    /// leasing them until `leaseUntil`.
+    /// leasing them until `leaseUntil` under a fresh lease token (the fence `apply` checks).
     public func claimDeliveries(limit: Int, now: Date, leaseUntil: Date) async throws -> [Delivery] {
         guard limit > 0 else { return [] }
         let nowMillis = now.storeMillis
         let leaseMillis = leaseUntil.storeMillis
+        // One token per claim: random, so that processes sharing the file never hand out the same one without
+        // coordinating (a collision needs two equal 63-bit draws).
+        let lease = Lease(token: Int64.random(in: 1...Int64.max), expiresAt: Date(storeMillis: leaseMillis))
         return try await write("claimDeliveries") { db in
             // The partial index holds only the queue (not the delivered history) and is ordered by due time:
             // the scan stops after `limit` rows.
@@ -19,8 +22,8 @@ extension SQLiteStore {
                     ORDER BY due_at, id LIMIT ?
                     """
             )
-            let lease = try db.cachedStatement(
-                sql: "UPDATE deliveries SET state = 'leased', due_at = ?, updated_at = ? WHERE id = ?"
+            let update = try db.cachedStatement(
+                sql: "UPDATE deliveries SET state = 'leased', due_at = ?, updated_at = ?, lease_token = ? WHERE id = ?"
             )
             var deliveries: [Delivery] = []
             deliveries.reserveCapacity(limit)
@@ -28,41 +31,48 @@ extension SQLiteStore {
             while let row = try cursor.next() {
                 var delivery = try DeliveryRow.decode(row)
                 delivery.state = .leased
-                delivery.dueAt = leaseUntil
+                delivery.dueAt = lease.expiresAt
                 delivery.updatedAt = now
+                delivery.lease = lease
                 deliveries.append(delivery)
             }
             for delivery in deliveries {
-                try lease.execute(arguments: [leaseMillis, nowMillis, delivery.id])
+                try update.execute(arguments: [leaseMillis, nowMillis, lease.token, delivery.id])
             }
             return deliveries
         }
     }
 
-    /// Applies outcomes to leased deliveries in one transaction. An update for a delivery that is no longer
-    /// leased (a stale worker's, after its lease expired and the delivery was finished elsewhere) is ignored.
-    public func apply(_ updates: [DeliveryUpdate], now: Date) async throws {
-        guard !updates.isEmpty else { return }
+    /// Applies outcomes to leased deliveries in one transaction, fenced by the lease token: an update whose
+    /// delivery is no longer leased with its token (re-claimed after the lease expired, finished already, or
+    /// never claimed) changes nothing and is returned.
+    ///
+    /// The expiry is deliberately not compared: a holder whose lease expired but that nobody re-claimed still
+    /// holds the only claim, so its outcome is the truth about a message it did send.
+    @discardableResult
+    public func apply(_ updates: [DeliveryUpdate], now: Date) async throws -> [DeliveryUpdate] {
+        guard !updates.isEmpty else { return [] }
         let nowMillis = now.storeMillis
-        try await write("apply") { db in
+        return try await write("apply") { db in
             let delivered = try db.cachedStatement(
                 sql: """
-                    UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, receipt = ?, updated_at = ?
-                    WHERE id = ? AND state = 'leased' RETURNING attempts
+                    UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, receipt = ?, updated_at = ?,
+                        lease_token = NULL
+                    WHERE id = ? AND state = 'leased' AND lease_token = ? RETURNING attempts
                     """
             )
             let failed = try db.cachedStatement(
                 sql: """
                     UPDATE deliveries SET state = ?, attempts = attempts + 1, due_at = ?, last_error = ?,
-                        last_reason = ?, updated_at = ?
-                    WHERE id = ? AND state = 'leased' RETURNING attempts
+                        last_reason = ?, updated_at = ?, lease_token = NULL
+                    WHERE id = ? AND state = 'leased' AND lease_token = ? RETURNING attempts
                     """
             )
             let deferred = try db.cachedStatement(
                 sql: """
                     UPDATE deliveries SET state = CASE WHEN attempts > 0 THEN 'retrying' ELSE 'pending' END,
-                        due_at = ?, updated_at = ?
-                    WHERE id = ? AND state = 'leased'
+                        due_at = ?, updated_at = ?, lease_token = NULL
+                    WHERE id = ? AND state = 'leased' AND lease_token = ? RETURNING attempts
                     """
             )
             let insertAttempt = try db.cachedStatement(
@@ -71,42 +81,51 @@ extension SQLiteStore {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """
             )
+            var refused: [DeliveryUpdate] = []
             for update in updates {
                 let number: Int?
                 let attempt: AttemptRecord
                 switch update {
-                case .delivered(let id, let record, let receipt):
+                case .delivered(let id, let lease, let record, let receipt):
                     attempt = record
-                    number = try Int.fetchOne(delivered, arguments: [receipt, nowMillis, id])
-                case .retry(let id, let record, let at):
+                    number = try Int.fetchOne(delivered, arguments: [receipt, nowMillis, id, lease.token])
+                case .retry(let id, let lease, let record, let at):
                     attempt = record
                     number = try Int.fetchOne(
                         failed,
                         arguments: [
                             DeliveryState.retrying.rawValue, at.storeMillis, record.summary, record.reason?.rawValue,
-                            nowMillis, id,
+                            nowMillis, id, lease.token,
                         ]
                     )
-                case .dead(let id, let record):
+                case .dead(let id, let lease, let record):
                     attempt = record
                     // A dead letter is never due; `due_at` keeps the time it died, for the record.
                     number = try Int.fetchOne(
                         failed,
                         arguments: [
                             DeliveryState.dead.rawValue, nowMillis, record.summary, record.reason?.rawValue,
-                            nowMillis, id,
+                            nowMillis, id, lease.token,
                         ]
                     )
-                case .deferred(let id, let until):
-                    try deferred.execute(arguments: [until.storeMillis, nowMillis, id])
+                case .deferred(let id, let lease, let until):
+                    let applied = try Int.fetchOne(
+                        deferred,
+                        arguments: [until.storeMillis, nowMillis, id, lease.token]
+                    )
+                    if applied == nil { refused.append(update) }
                     continue
                 }
-                guard let number else { continue }
+                guard let number else {
+                    refused.append(update)
+                    continue
+                }
                 try insertAttempt.execute(arguments: [
                     update.id, number, attempt.startedAt.storeMillis, attempt.duration, attempt.result.rawValue,
                     attempt.reason?.rawValue, attempt.status, attempt.detail,
                 ])
             }
+            return refused
         }
     }
 

@@ -146,6 +146,12 @@ extension SQLiteStore {
             // `fallthrough_limit` users) is one row holding the JSON array of its recipients; reads expand it.
             try db.execute(sql: "ALTER TABLE suppressions ADD COLUMN grouped INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v5") { db in
+            // The fence (SPEC §13 rule 2): each claim writes a fresh token; an outcome applies only while the row
+            // still carries the token it was claimed with, so a worker whose lease was re-claimed cannot overwrite
+            // the newer claim. NULL when the delivery is not leased.
+            try db.execute(sql: "ALTER TABLE deliveries ADD COLUMN lease_token INTEGER")
+        }
         return migrator
     }()
 }

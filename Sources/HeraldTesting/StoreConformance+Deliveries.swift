@@ -58,7 +58,14 @@ extension StoreConformance {
         let id = try await seedDeliveries(store, eventIds: ["evt_1"], at: at(0))[0]
         _ = try await store.claimDeliveries(limit: 10, now: at(1), leaseUntil: at(31))
         try await store.apply(
-            [.delivered(id: id, attempt: attempt(.delivered, at: at(1), status: 200), receipt: "1700000000.000100")],
+            [
+                .delivered(
+                    id: id,
+                    lease: held(store, id),
+                    attempt: attempt(.delivered, at: at(1), status: 200),
+                    receipt: "1700000000.000100"
+                )
+            ],
             now: at(2)
         )
         let delivery = try await stored(store, id)
@@ -77,7 +84,7 @@ extension StoreConformance {
         let id = try await seedDeliveries(store, eventIds: ["evt_1"], at: at(0))[0]
         _ = try await store.claimDeliveries(limit: 10, now: at(1), leaseUntil: at(31))
         let failure = attempt(.retry, at: at(1), reason: .serverError, status: 503, detail: "upstream unavailable")
-        try await store.apply([.retry(id: id, attempt: failure, at: at(5))], now: at(2))
+        try await store.apply([.retry(id: id, lease: held(store, id), attempt: failure, at: at(5))], now: at(2))
         var delivery = try await stored(store, id)
         try expectEqual(delivery.state, .retrying, "state")
         try expectEqual(delivery.attempts, 1, "attempts")
@@ -95,7 +102,7 @@ extension StoreConformance {
         try expectEqual(again.map(\.id), [id], "due again")
         try expectEqual(again.first?.attempts, 1, "attempts so far")
         let timeout = attempt(.retry, at: at(5), reason: .timeout, detail: "timed out")
-        try await store.apply([.retry(id: id, attempt: timeout, at: at(9))], now: at(6))
+        try await store.apply([.retry(id: id, lease: held(store, id), attempt: timeout, at: at(9))], now: at(6))
         delivery = try await stored(store, id)
         try expectEqual(delivery.attempts, 2, "attempts")
         try expectEqual(delivery.lastReason, .timeout, "lastReason")
@@ -105,7 +112,7 @@ extension StoreConformance {
         let id = try await seedDeliveries(store, eventIds: ["evt_1"], at: at(0))[0]
         _ = try await store.claimDeliveries(limit: 10, now: at(1), leaseUntil: at(31))
         let failure = attempt(.permanent, at: at(1), reason: .clientError, status: 404, detail: "channel_not_found")
-        try await store.apply([.dead(id: id, attempt: failure)], now: at(2))
+        try await store.apply([.dead(id: id, lease: held(store, id), attempt: failure)], now: at(2))
         let delivery = try await stored(store, id)
         try expectEqual(delivery.state, .dead, "state")
         try expectEqual(delivery.attempts, 1, "attempts")
@@ -125,7 +132,7 @@ extension StoreConformance {
     static func applyDeferred(_ store: any Store) async throws {
         let id = try await seedDeliveries(store, eventIds: ["evt_1"], at: at(0))[0]
         _ = try await store.claimDeliveries(limit: 10, now: at(1), leaseUntil: at(31))
-        try await store.apply([.deferred(id: id, until: at(3))], now: at(2))
+        try await store.apply([.deferred(id: id, lease: held(store, id), until: at(3))], now: at(2))
         var delivery = try await stored(store, id)
         try expectEqual(delivery.state, .pending, "never attempted: pending")
         try expectEqual(delivery.attempts, 0, "attempts")
@@ -134,11 +141,18 @@ extension StoreConformance {
 
         _ = try await store.claimDeliveries(limit: 10, now: at(3), leaseUntil: at(40))
         try await store.apply(
-            [.retry(id: id, attempt: attempt(.retry, at: at(3), reason: .rateLimited), at: at(4))],
+            [
+                .retry(
+                    id: id,
+                    lease: held(store, id),
+                    attempt: attempt(.retry, at: at(3), reason: .rateLimited),
+                    at: at(4)
+                )
+            ],
             now: at(3)
         )
         _ = try await store.claimDeliveries(limit: 10, now: at(4), leaseUntil: at(40))
-        try await store.apply([.deferred(id: id, until: at(8))], now: at(5))
+        try await store.apply([.deferred(id: id, lease: held(store, id), until: at(8))], now: at(5))
         delivery = try await stored(store, id)
         try expectEqual(delivery.state, .retrying, "attempted before: retrying")
         try expectEqual(delivery.attempts, 1, "attempts unchanged")
@@ -148,39 +162,136 @@ extension StoreConformance {
 
     static func applyIgnoresUnleased(_ store: any Store) async throws {
         let ids = try await seedDeliveries(store, eventIds: ["evt_1"], perEvent: 2, at: at(0))
-        // Never claimed: an update must not touch it.
-        try await store.apply(
-            [.delivered(id: ids[1], attempt: attempt(.delivered, at: at(1)), receipt: "r")],
+        // Never claimed: an update (with a lease no claim handed out) must not touch it.
+        let invented = Lease(token: 42, expiresAt: at(31))
+        let refusedFirst = try await store.apply(
+            [.delivered(id: ids[1], lease: invented, attempt: attempt(.delivered, at: at(1)), receipt: "r")],
             now: at(1)
         )
+        try expectEqual(refusedFirst.map(\.id), [ids[1]], "the update of an unclaimed delivery is refused")
         let untouched = try await stored(store, ids[1])
         try expectEqual(untouched.state, .pending, "pending delivery state")
         try expectEqual(untouched.attempts, 0, "pending delivery attempts")
 
-        _ = try await store.claimDeliveries(limit: 10, now: at(1), leaseUntil: at(31))
-        try await store.apply(
-            [
-                .delivered(id: ids[0], attempt: attempt(.delivered, at: at(1)), receipt: "r1"),
-                .deferred(id: ids[1], until: at(100)),
-            ],
-            now: at(2)
+        let claimed = try leases(try await store.claimDeliveries(limit: 10, now: at(1), leaseUntil: at(31)))
+        let lease = try unwrap(claimed[ids[0]], "lease of \(ids[0])")
+        try expectEqual(
+            try await store.apply(
+                [
+                    .delivered(id: ids[0], lease: lease, attempt: attempt(.delivered, at: at(1)), receipt: "r1"),
+                    .deferred(id: ids[1], lease: try unwrap(claimed[ids[1]], "lease"), until: at(100)),
+                ],
+                now: at(2)
+            ),
+            [],
+            "nothing refused"
         )
-        // A stale worker reports on the same delivery afterwards.
-        try await store.apply(
-            [
-                .retry(id: ids[0], attempt: attempt(.retry, at: at(2), reason: .timeout), at: at(9)),
-                .dead(id: ids[0], attempt: attempt(.permanent, at: at(2), reason: .clientError)),
-                .deferred(id: ids[0], until: at(9)),
-                .delivered(id: ids[0], attempt: attempt(.delivered, at: at(2)), receipt: "r2"),
-                .delivered(id: 987_654_321, attempt: attempt(.delivered, at: at(2)), receipt: "r3"),
-            ],
-            now: at(3)
-        )
+        // A stale worker reports on the same delivery afterwards, with the lease it held.
+        let stale: [DeliveryUpdate] = [
+            .retry(id: ids[0], lease: lease, attempt: attempt(.retry, at: at(2), reason: .timeout), at: at(9)),
+            .dead(id: ids[0], lease: lease, attempt: attempt(.permanent, at: at(2), reason: .clientError)),
+            .deferred(id: ids[0], lease: lease, until: at(9)),
+            .delivered(id: ids[0], lease: lease, attempt: attempt(.delivered, at: at(2)), receipt: "r2"),
+            .delivered(id: 987_654_321, lease: lease, attempt: attempt(.delivered, at: at(2)), receipt: "r3"),
+        ]
+        try expectEqual(try await store.apply(stale, now: at(3)), stale, "every stale update is refused")
         let delivered = try await stored(store, ids[0])
         try expectEqual(delivered.state, .delivered, "state")
         try expectEqual(delivered.attempts, 1, "attempts")
         try expectEqual(delivered.receipt, "r1", "receipt")
         try expectSameTime(delivered.updatedAt, at(2), "updatedAt")
+        try expectEqual(delivered.lease, nil, "a finished delivery holds no lease")
+    }
+
+    static func claimsCarryTheirLease(_ store: any Store) async throws {
+        let ids = try await seedDeliveries(store, eventIds: ["evt_1"], perEvent: 3, at: at(0))
+        let first = try await store.claimDeliveries(limit: 2, now: at(1), leaseUntil: at(31))
+        let second = try await store.claimDeliveries(limit: 2, now: at(1), leaseUntil: at(41))
+        try expectEqual(Set((first + second).map(\.id)), Set(ids), "all claimed")
+        for delivery in first + second {
+            let lease = try unwrap(delivery.lease, "the lease of a claimed delivery")
+            try expectSameTime(lease.expiresAt, delivery.dueAt, "the lease expires at the claimed due time")
+            try expectEqual(try await stored(store, delivery.id).lease, lease, "the stored lease is the claimed one")
+        }
+        try expect(first[0].lease?.token != second[0].lease?.token, "each claim has its own token")
+        let unclaimed = try await seedDeliveries(store, eventIds: ["evt_2"], at: at(0))
+        try expectEqual(try await stored(store, unclaimed[0]).lease, nil, "an unclaimed delivery holds no lease")
+    }
+
+    static func fenceRefusesAReclaimedLease(_ store: any Store) async throws {
+        let ids = try await seedDeliveries(store, eventIds: ["evt_1"], perEvent: 4, at: at(0))
+        let old = try leases(try await store.claimDeliveries(limit: 10, now: at(1), leaseUntil: at(31)))
+        try expectEqual(Set(old.keys), Set(ids), "claimed by the first worker")
+        // The first worker stalls past its lease; a second worker claims everything again.
+        let new = try leases(try await store.claimDeliveries(limit: 10, now: at(31), leaseUntil: at(61)))
+        try expectEqual(Set(new.keys), Set(ids), "re-claimed by the second worker")
+        try expect(ids.allSatisfy { old[$0]?.token != new[$0]?.token }, "the re-claim has a new token")
+
+        // The first worker wakes up and reports every kind of outcome: all refused, nothing recorded.
+        let late: [DeliveryUpdate] = [
+            .delivered(id: ids[0], lease: old[ids[0]]!, attempt: attempt(.delivered, at: at(2)), receipt: "late"),
+            .retry(id: ids[1], lease: old[ids[1]]!, attempt: attempt(.retry, at: at(2), reason: .timeout), at: at(40)),
+            .dead(id: ids[2], lease: old[ids[2]]!, attempt: attempt(.permanent, at: at(2), reason: .clientError)),
+            .deferred(id: ids[3], lease: old[ids[3]]!, until: at(500)),
+        ]
+        try expectEqual(try await store.apply(late, now: at(32)), late, "the late outcomes are refused")
+        for id in ids {
+            let delivery = try await stored(store, id)
+            try expectEqual(delivery.state, .leased, "still leased by the second worker")
+            try expectEqual(delivery.attempts, 0, "no attempt recorded")
+            try expectEqual(delivery.lease, new[id], "the newer claim stands")
+            try expectSameTime(delivery.dueAt, at(61), "the newer lease's expiry")
+        }
+        try expectEqual(
+            try await store.eventRecord(id: "evt_1")?.deliveries.map(\.receipt),
+            [nil, nil, nil, nil],
+            "receipts"
+        )
+
+        // The second worker's outcomes apply.
+        let current: [DeliveryUpdate] = ids.map {
+            .delivered(id: $0, lease: new[$0]!, attempt: attempt(.delivered, at: at(33)), receipt: "r\($0)")
+        }
+        try expectEqual(try await store.apply(current, now: at(34)), [], "the current holder's outcomes apply")
+        for id in ids {
+            let delivery = try await stored(store, id)
+            try expectEqual(delivery.state, .delivered, "delivered once")
+            try expectEqual(delivery.attempts, 1, "one attempt")
+            try expectEqual(delivery.receipt, "r\(id)", "the current holder's receipt")
+        }
+        // And the first worker, still late, is refused again.
+        try expectEqual(try await store.apply(late, now: at(35)), late, "refused after completion too")
+        try expectEqual(try await stored(store, ids[0]).attempts, 1, "still one attempt")
+    }
+
+    static func fenceAcceptsAnExpiredLeaseNobodyReclaimed(_ store: any Store) async throws {
+        let ids = try await seedDeliveries(store, eventIds: ["evt_1"], perEvent: 2, at: at(0))
+        let leased = try leases(try await store.claimDeliveries(limit: 10, now: at(1), leaseUntil: at(31)))
+        // Past the expiry, but no one claimed the deliveries again: the holder still has the only claim.
+        let updates: [DeliveryUpdate] = [
+            .delivered(id: ids[0], lease: leased[ids[0]]!, attempt: attempt(.delivered, at: at(1)), receipt: "r"),
+            .retry(
+                id: ids[1],
+                lease: leased[ids[1]]!,
+                attempt: attempt(.retry, at: at(1), reason: .timeout),
+                at: at(50)
+            ),
+        ]
+        try expectEqual(try await store.apply(updates, now: at(45)), [], "nothing refused")
+        try expectEqual(try await stored(store, ids[0]).state, .delivered, "delivered")
+        let retrying = try await stored(store, ids[1])
+        try expectEqual(retrying.state, .retrying, "retrying")
+        try expectEqual(retrying.lease, nil, "the lease is released")
+        try expectEqual(
+            try await store.claimDeliveries(limit: 10, now: at(49), leaseUntil: at(80)),
+            [],
+            "not claimable before its retry time"
+        )
+        try expectEqual(
+            try await store.claimDeliveries(limit: 10, now: at(50), leaseUntil: at(80)).map(\.id),
+            [ids[1]],
+            "claimable at its retry time"
+        )
     }
 
     static func applyMixedBatch(_ store: any Store) async throws {
@@ -189,10 +300,24 @@ extension StoreConformance {
         try expectEqual(Set(claimed.map(\.id)), Set(ids), "claimed")
         try await store.apply(
             [
-                .delivered(id: ids[0], attempt: attempt(.delivered, at: at(1)), receipt: nil),
-                .retry(id: ids[1], attempt: attempt(.retry, at: at(1), reason: .connection), at: at(10)),
-                .dead(id: ids[2], attempt: attempt(.permanent, at: at(1), reason: .authentication)),
-                .deferred(id: ids[3], until: at(20)),
+                .delivered(
+                    id: ids[0],
+                    lease: held(store, ids[0]),
+                    attempt: attempt(.delivered, at: at(1)),
+                    receipt: nil
+                ),
+                .retry(
+                    id: ids[1],
+                    lease: held(store, ids[1]),
+                    attempt: attempt(.retry, at: at(1), reason: .connection),
+                    at: at(10)
+                ),
+                .dead(
+                    id: ids[2],
+                    lease: held(store, ids[2]),
+                    attempt: attempt(.permanent, at: at(1), reason: .authentication)
+                ),
+                .deferred(id: ids[3], lease: held(store, ids[3]), until: at(20)),
             ],
             now: at(2)
         )
@@ -228,17 +353,29 @@ extension StoreConformance {
     static func deliveriesListing(_ store: any Store) async throws {
         let ids = try await seedDeliveries(store, eventIds: ["evt_1"], perEvent: 4, at: at(0))
         _ = try await store.claimDeliveries(limit: 10, now: at(1), leaseUntil: at(100))
-        try await store.apply([.deferred(id: ids[3], until: at(1000))], now: at(5))
+        try await store.apply([.deferred(id: ids[3], lease: held(store, ids[3]), until: at(1000))], now: at(5))
         try await store.apply(
-            [.dead(id: ids[0], attempt: attempt(.permanent, at: at(1), reason: .clientError))],
+            [
+                .dead(
+                    id: ids[0],
+                    lease: held(store, ids[0]),
+                    attempt: attempt(.permanent, at: at(1), reason: .clientError)
+                )
+            ],
             now: at(10)
         )
         try await store.apply(
-            [.delivered(id: ids[2], attempt: attempt(.delivered, at: at(1)), receipt: nil)],
+            [.delivered(id: ids[2], lease: held(store, ids[2]), attempt: attempt(.delivered, at: at(1)), receipt: nil)],
             now: at(15)
         )
         try await store.apply(
-            [.dead(id: ids[1], attempt: attempt(.permanent, at: at(1), reason: .clientError))],
+            [
+                .dead(
+                    id: ids[1],
+                    lease: held(store, ids[1]),
+                    attempt: attempt(.permanent, at: at(1), reason: .clientError)
+                )
+            ],
             now: at(20)
         )
         try expectEqual(
@@ -264,16 +401,30 @@ extension StoreConformance {
         _ = try await store.claimDeliveries(limit: 10, now: at(1), leaseUntil: at(100))
         try await store.apply(
             [
-                .deferred(id: ids[3], until: at(40)),
-                .retry(id: ids[0], attempt: attempt(.retry, at: at(1), reason: .serverError), at: at(2)),
-                .dead(id: ids[1], attempt: attempt(.permanent, at: at(1), reason: .clientError)),
-                .delivered(id: ids[2], attempt: attempt(.delivered, at: at(1)), receipt: nil),
+                .deferred(id: ids[3], lease: held(store, ids[3]), until: at(40)),
+                .retry(
+                    id: ids[0],
+                    lease: held(store, ids[0]),
+                    attempt: attempt(.retry, at: at(1), reason: .serverError),
+                    at: at(2)
+                ),
+                .dead(
+                    id: ids[1],
+                    lease: held(store, ids[1]),
+                    attempt: attempt(.permanent, at: at(1), reason: .clientError)
+                ),
+                .delivered(
+                    id: ids[2],
+                    lease: held(store, ids[2]),
+                    attempt: attempt(.delivered, at: at(1)),
+                    receipt: nil
+                ),
             ],
             now: at(2)
         )
         _ = try await store.claimDeliveries(limit: 1, now: at(2), leaseUntil: at(100))
         try await store.apply(
-            [.dead(id: ids[0], attempt: attempt(.retry, at: at(2), reason: .serverError))],
+            [.dead(id: ids[0], lease: held(store, ids[0]), attempt: attempt(.retry, at: at(2), reason: .serverError))],
             now: at(3)
         )
 
@@ -336,9 +487,18 @@ extension StoreConformance {
         _ = try await store.claimDeliveries(limit: 10, now: at(5), leaseUntil: at(30))
         try await store.apply(
             [
-                .delivered(id: delivered, attempt: attempt(.delivered, at: at(5)), receipt: nil),
-                .dead(id: dead, attempt: attempt(.permanent, at: at(5), reason: .clientError)),
-                .deferred(id: pending, until: at(10_000)),
+                .delivered(
+                    id: delivered,
+                    lease: held(store, delivered),
+                    attempt: attempt(.delivered, at: at(5)),
+                    receipt: nil
+                ),
+                .dead(
+                    id: dead,
+                    lease: held(store, dead),
+                    attempt: attempt(.permanent, at: at(5), reason: .clientError)
+                ),
+                .deferred(id: pending, lease: held(store, pending), until: at(10_000)),
             ],
             now: at(10)
         )
@@ -416,7 +576,14 @@ extension StoreConformance {
         let deliveries = try await store.claimDeliveries(limit: count * 3, now: at(3), leaseUntil: at(33))
         try expectEqual(deliveries.count, count * 2, "claimed deliveries")
         try await store.apply(
-            deliveries.map { .delivered(id: $0.id, attempt: attempt(.delivered, at: at(3)), receipt: "r\($0.id)") },
+            try deliveries.map {
+                .delivered(
+                    id: $0.id,
+                    lease: try unwrap($0.lease, "lease"),
+                    attempt: attempt(.delivered, at: at(3)),
+                    receipt: "r\($0.id)"
+                )
+            },
             now: at(4)
         )
         let status = try await store.status(now: at(4))

@@ -132,4 +132,27 @@ extension StoreConformance {
     ) async throws -> Delivery {
         try unwrap(try await store.delivery(id: id), "delivery \(id)", file: file, line: line)
     }
+
+    /// The lease a delivery is held under now (what the worker that claimed it carries).
+    static func held(
+        _ store: any Store,
+        _ id: Int64,
+        file: StaticString = #fileID,
+        line: UInt = #line
+    ) async throws -> Lease {
+        try unwrap(try await stored(store, id, file: file, line: line).lease, "lease of \(id)", file: file, line: line)
+    }
+
+    /// The leases of claimed deliveries by id.
+    static func leases(
+        _ claimed: [Delivery],
+        file: StaticString = #fileID,
+        line: UInt = #line
+    ) throws -> [Int64: Lease] {
+        var leases: [Int64: Lease] = [:]
+        for delivery in claimed {
+            leases[delivery.id] = try unwrap(delivery.lease, "lease of claimed \(delivery.id)", file: file, line: line)
+        }
+        return leases
+    }
 }

@@ -153,6 +153,8 @@ public final class WorkerCounters: Sendable {
     public let dead = Atomic<Int>(0)
     public let deferred = Atomic<Int>(0)
     public let attempts = Atomic<Int>(0)
+    /// Outcomes the store refused because the lease had been re-claimed by another worker (the fence).
+    public let lostLeases = Atomic<Int>(0)
 
     public init() {}
 }

@@ -67,7 +67,8 @@ public final class SendStage: Service, Sendable {
     public let doorbell: Doorbell
     private let flushDoorbell = Doorbell()
     private let gate: Mutex<DestinationGate>
-    private let inflight = Mutex<Set<Int64>>([])
+    /// Deliveries being sent, with the lease each was claimed under.
+    private let inflight = Mutex<[Int64: Lease]>([:])
     private let abandoned = StopFlag()
     private let updates = Mutex<[DeliveryUpdate]>([])
 
@@ -205,7 +206,7 @@ public final class SendStage: Service, Sendable {
             // A pause from Retry-After gets up to 1 s of jitter so the waiters do not return all at once.
             let due = because == .paused ? until.addingTimeInterval(random()) : until
             counters.deferred.add(1, ordering: .relaxed)
-            enqueue(.deferred(id: delivery.id, until: due))
+            enqueue(.deferred(id: delivery.id, lease: delivery.heldLease, until: due))
             return
         }
         let request: OutboundRequest
@@ -215,7 +216,7 @@ public final class SendStage: Service, Sendable {
             finish(delivery, outcome: .failed(error), startedAt: now, provider: provider)
             return
         }
-        inflight.withLock { _ = $0.insert(delivery.id) }
+        inflight.withLock { $0[delivery.id] = delivery.heldLease }
         counters.attempts.add(1, ordering: .relaxed)
         let http = self.http
         let mail = self.mail
@@ -272,7 +273,7 @@ public final class SendStage: Service, Sendable {
                 result: .delivered,
                 detail: receipt ?? ""
             )
-            update = .delivered(id: delivery.id, attempt: attempt, receipt: receipt)
+            update = .delivered(id: delivery.id, lease: delivery.heldLease, attempt: attempt, receipt: receipt)
             logger.debug("delivered", metadata: metadata)
         case .failed(let error):
             if let status = error.status { metadata["http.status"] = "\(status)" }
@@ -298,7 +299,7 @@ public final class SendStage: Service, Sendable {
                     status: error.status,
                     detail: error.detail
                 )
-                update = .retry(id: delivery.id, attempt: attempt, at: at)
+                update = .retry(id: delivery.id, lease: delivery.heldLease, attempt: attempt, at: at)
                 metadata["retry.at"] = "\(Timestamp.format(at))"
                 if delivery.lastError == error.summary {
                     logger.debug("retry scheduled", metadata: metadata)
@@ -315,7 +316,7 @@ public final class SendStage: Service, Sendable {
                     status: error.status,
                     detail: error.detail
                 )
-                update = .dead(id: delivery.id, attempt: attempt)
+                update = .dead(id: delivery.id, lease: delivery.heldLease, attempt: attempt)
                 logger.error("dead letter", metadata: metadata)
                 if error.suppressesAddress {
                     suppress(delivery, reason: String(error.detail.prefix(120)), now: now)
@@ -327,7 +328,7 @@ public final class SendStage: Service, Sendable {
         // also finds its outcome in the buffer, and an outcome arriving after the drain is dropped (the drain
         // released that lease; the delivery goes again after restart).
         let recorded = inflight.withLock { ids -> Bool in
-            let wasInflight = ids.remove(delivery.id) != nil
+            let wasInflight = ids.removeValue(forKey: delivery.id) != nil
             if wasInflight && abandoned.isSet { return false }
             enqueue(update)
             return true
@@ -416,7 +417,16 @@ public final class SendStage: Service, Sendable {
         }
         guard !batch.isEmpty else { return }
         do {
-            try await store.apply(batch, now: clock.now())
+            let refused = try await store.apply(batch, now: clock.now())
+            if !refused.isEmpty {
+                // The fence held: these leases were re-claimed by another worker after they expired (this process
+                // stalled, or its clock ran slow), so their outcomes are dropped rather than overwrite a newer claim.
+                counters.lostLeases.add(refused.count, ordering: .relaxed)
+                logger.warning(
+                    "lease lost; outcomes refused",
+                    metadata: ["count": "\(refused.count)", "delivery.id": "\(refused[0].id)"]
+                )
+            }
         } catch {
             logger.error(
                 "recording outcomes failed; will retry",
@@ -433,9 +443,9 @@ public final class SendStage: Service, Sendable {
         while inflightCount > 0 && ContinuousClock.now < deadline {
             await doorbell.wait(timeout: .milliseconds(20))
         }
-        let remaining = inflight.withLock { ids -> [Int64] in
+        let remaining = inflight.withLock { ids -> [(id: Int64, lease: Lease)] in
             abandoned.set()
-            return Array(ids)
+            return ids.map { ($0.key, $0.value) }
         }
         if !remaining.isEmpty {
             logger.warning(
@@ -443,7 +453,13 @@ public final class SendStage: Service, Sendable {
                 metadata: ["count": "\(remaining.count)"]
             )
             let now = clock.now()
-            for id in remaining { enqueue(.deferred(id: id, until: now)) }
+            for (id, lease) in remaining { enqueue(.deferred(id: id, lease: lease, until: now)) }
         }
     }
+}
+
+extension Delivery {
+    /// The lease of a claimed delivery. A delivery without one was not claimed by this stage: a token no claim
+    /// carries makes the store refuse its outcome instead of applying it.
+    fileprivate var heldLease: Lease { lease ?? Lease(token: 0, expiresAt: dueAt) }
 }

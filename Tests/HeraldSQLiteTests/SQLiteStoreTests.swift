@@ -30,8 +30,13 @@ import Testing
         )
     }
 
-    private func delivered(_ id: Int64) -> DeliveryUpdate {
-        .delivered(id: id, attempt: AttemptRecord(startedAt: now, duration: 0.01, result: .delivered), receipt: nil)
+    private func delivered(_ delivery: Delivery) throws -> DeliveryUpdate {
+        .delivered(
+            id: delivery.id,
+            lease: try #require(delivery.lease),
+            attempt: AttemptRecord(startedAt: now, duration: 0.01, result: .delivered),
+            receipt: nil
+        )
     }
 
     /// Enqueues, claims and fans out one event with one delivery; returns the delivery.
@@ -122,7 +127,7 @@ import Testing
             while true {
                 let claimed = try await store.claimDeliveries(limit: 500, now: now, leaseUntil: now + 30)
                 if claimed.isEmpty { break }
-                try await store.apply(claimed.map { delivered($0.id) }, now: now)
+                try await store.apply(claimed.map { try delivered($0) }, now: now)
                 sent += claimed.count
             }
             #expect(sent == count)
@@ -139,8 +144,8 @@ import Testing
             let path = directory.appendingPathComponent("herald.db").path
             let store = try SQLiteStore(path: path, busyTimeout: 0.05)
             try await store.migrate()
-            let leased = try await seed(store, "evt_seed")
-            _ = try await store.claimDeliveries(limit: 10, now: now, leaseUntil: now + 30)
+            _ = try await seed(store, "evt_seed")
+            let leased = try #require(try await store.claimDeliveries(limit: 10, now: now, leaseUntil: now + 30).first)
             _ = try await store.enqueue([newEvent("evt_fanning")], now: now)
             _ = try await store.claimEvents(limit: 10, now: now, leaseUntil: now + 30)
 
@@ -178,7 +183,7 @@ import Testing
                         )
                     }
                 ),
-                ("apply", { try await store.apply([self.delivered(leased.id)], now: self.now) }),
+                ("apply", { try await store.apply([try self.delivered(leased)], now: self.now) }),
                 ("requeueDead", { _ = try await store.requeueDead(ids: nil, now: self.now) }),
                 ("prune", { _ = try await store.prune(now: self.now, retention: Retention()) }),
             ]
@@ -205,7 +210,7 @@ import Testing
             #expect(untouched.state == .leased)
             #expect(untouched.attempts == 0)
             #expect(try await store.enqueue([newEvent("evt_after")], now: now) == [.accepted(eventId: "evt_after")])
-            try await store.apply([delivered(leased.id)], now: now)
+            try await store.apply([try delivered(leased)], now: now)
             #expect(try await store.delivery(id: leased.id)?.state == .delivered)
             try await store.close()
         }
@@ -235,9 +240,9 @@ import Testing
             let path = directory.appendingPathComponent("nested/dir/herald.db").path
             var store = try SQLiteStore(path: path)
             try await store.migrate()
-            let first = try await seed(store, "evt_1")
-            _ = try await store.claimDeliveries(limit: 10, now: now, leaseUntil: now + 30)
-            try await store.apply([delivered(first.id)], now: now)
+            _ = try await seed(store, "evt_1")
+            let first = try #require(try await store.claimDeliveries(limit: 10, now: now, leaseUntil: now + 30).first)
+            try await store.apply([try delivered(first)], now: now)
             try await store.close()
 
             store = try SQLiteStore(path: path)
@@ -265,14 +270,23 @@ import Testing
                 status: 429,
                 detail: "ratelimited"
             )
-            _ = try await store.claimDeliveries(limit: 10, now: now, leaseUntil: now + 30)
-            try await store.apply([.retry(id: delivery.id, attempt: failure, at: now + 2)], now: now + 1)
+            var lease = try #require(
+                try await store.claimDeliveries(limit: 10, now: now, leaseUntil: now + 30)[0].lease
+            )
+            try await store.apply([.retry(id: delivery.id, lease: lease, attempt: failure, at: now + 2)], now: now + 1)
             #expect(try await store.delivery(id: delivery.id)?.lastError == "rateLimited status=429: ratelimited")
-            _ = try await store.claimDeliveries(limit: 10, now: now + 2, leaseUntil: now + 30)
-            try await store.apply([.deferred(id: delivery.id, until: now + 3)], now: now + 2)
-            _ = try await store.claimDeliveries(limit: 10, now: now + 3, leaseUntil: now + 30)
+            lease = try #require(
+                try await store.claimDeliveries(limit: 10, now: now + 2, leaseUntil: now + 30)[0].lease
+            )
+            try await store.apply([.deferred(id: delivery.id, lease: lease, until: now + 3)], now: now + 2)
+            lease = try #require(
+                try await store.claimDeliveries(limit: 10, now: now + 3, leaseUntil: now + 30)[0].lease
+            )
             let success = AttemptRecord(startedAt: now + 3, duration: 0.5, result: .delivered, status: 200)
-            try await store.apply([.delivered(id: delivery.id, attempt: success, receipt: "ts")], now: now + 3)
+            try await store.apply(
+                [.delivered(id: delivery.id, lease: lease, attempt: success, receipt: "ts")],
+                now: now + 3
+            )
             #expect(try await store.attempts(deliveryId: delivery.id) == [failure, success])
             try await store.close()
         }
