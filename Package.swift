@@ -105,7 +105,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "HeraldBenchmark",
-            dependencies: ["HeraldTesting", "HeraldCore"],
+            dependencies: [
+                "HeraldTesting", "HeraldCore", "HeraldCurl", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             path: "Benchmarks/HeraldBenchmark"
         ),
         .testTarget(name: "HeraldCoreTests", dependencies: ["HeraldCore", "HeraldTesting"]),

@@ -5,6 +5,13 @@ enum BenchmarkConfiguration {
     /// The catalog key every benchmark event uses.
     static let key = "bench_notice"
 
+    /// Transfers in flight in the daemon (`worker.concurrency`), also used by the bare curl ceiling.
+    static let concurrency = 256
+    /// Connections per host (`worker.maxHostConnections`), also used by the bare curl ceiling.
+    static let maxHostConnections = 8
+    /// Deliveries claimed per batch (`worker.batchSize`), also used by the bare SQLite ceiling.
+    static let batchSize = 256
+
     /// The Twilio account of the SMS notifier.
     static let accountSid = "AC0123456789abcdef0123456789abcdef"
 
@@ -33,7 +40,9 @@ enum BenchmarkConfiguration {
           sqlite:
             path: \(quoted(databasePath))
         worker:
-          concurrency: 256
+          concurrency: \(concurrency)
+          batchSize: \(batchSize)
+          maxHostConnections: \(maxHostConnections)
           leaseSeconds: 60
         log:
           level: warning

@@ -20,17 +20,30 @@ enum BenchmarkRunner {
             FileHandle.standardError.write(Data("herald-benchmark: \(error)\n".utf8))
             return 64
         }
-        let run = BenchmarkRun(options: options)
-        do {
-            try await run.execute()
-            return run.failedChecks.isEmpty ? 0 : 1
-        } catch {
-            say("ERROR \(error)")
-            ChildRegistry.killAll()
-            await run.shutdownSink()
-            if let workdir = run.workdir { say("workdir kept for inspection: \(workdir)") }
-            return 1
+        var report = RepeatedReport()
+        var failed = false
+        for round in 1...options.repeats {
+            if options.repeats > 1 { say("==== herald-benchmark run \(round) of \(options.repeats) ====") }
+            let run = BenchmarkRun(options: options)
+            do {
+                try await run.execute()
+                report.runs.append(run.summaryLines())
+                failed = failed || !run.failedChecks.isEmpty
+            } catch {
+                say("ERROR \(error)")
+                ChildRegistry.killAll()
+                await run.shutdownSink()
+                if let workdir = run.workdir { say("workdir kept for inspection: \(workdir)") }
+                return 1
+            }
         }
+        if options.repeats > 1 {
+            say("")
+            say("==== herald-benchmark: median [min..max] of \(options.repeats) runs ====")
+            for line in report.aggregated { say(line) }
+            say("==================================")
+        }
+        return failed ? 1 : 0
     }
 }
 
@@ -80,6 +93,10 @@ final class BenchmarkRun {
         var fanOut: FanOutResults?
         var shutdownMs: Double?
         var exitCode: Int32?
+        var ceilings: Ceilings?
+        /// What the daemon did during W1 and W3 (CPU, context switches), from /proc.
+        var w1Usage: ProcessUsage?
+        var latencyUsage: ProcessUsage?
     }
 
     init(options: Options) {
@@ -92,6 +109,7 @@ final class BenchmarkRun {
     func execute() async throws {
         try await setUp()
         try measureStartup()
+        if !options.skipCeiling { try await measureCeilings() }
         for workload in options.workloads {
             switch workload {
             case .w1: try burst()
@@ -294,6 +312,7 @@ final class BenchmarkRun {
 
         let outputFD = try openForWriting(workdir + "/enqueue-w1.out")
         let errorFD = try openForWriting(workdir + "/enqueue-w1.err")
+        let before = ProcessSample.take(daemon.pid)
         let start = monotonicNanos()
         let enqueue: ChildProcess
         do {
@@ -336,6 +355,7 @@ final class BenchmarkRun {
             }
             sleep(milliseconds: enqueueEnd == nil ? 1 : 5)
         }
+        results.w1Usage = ProcessUsage(from: before, to: ProcessSample.take(daemon.pid))
         if enqueueEnd == nil {
             guard let ended = enqueue.wait(seconds: 30) else {
                 _ = enqueue.stop(graceSeconds: 1)
@@ -442,6 +462,7 @@ final class BenchmarkRun {
         // Let the CLI open the store before the first event, so start-up is not counted as latency.
         sleep(milliseconds: 500)
         var writtenAt = [UInt64](repeating: 0, count: count)
+        let before = daemon.flatMap { ProcessSample.take($0.pid) }
         let start = monotonicNanos()
         for index in 0..<count {
             let line = Array((BenchmarkConfiguration.eventLine(id: "lat-\(index + 1)", number: index + 1) + "\n").utf8)
@@ -473,6 +494,7 @@ final class BenchmarkRun {
             }
             sleep(milliseconds: 5)
         }
+        results.latencyUsage = ProcessUsage(from: before, to: daemon.flatMap { ProcessSample.take($0.pid) })
         let arrivals = recorder.latencyArrivals
         var latencies: [Double] = []
         latencies.reserveCapacity(count)
@@ -530,52 +552,8 @@ final class BenchmarkRun {
     // MARK: - Summary
 
     private func printSummary() {
-        let r = results
-        func verdict(_ met: Bool?) -> String {
-            switch met {
-            case true?: "met"
-            case false?: "MISSED"
-            case nil: "n/a"
-            }
-        }
-        func mb(_ kb: Int?) -> Double? { kb.map { Double($0) / 1024 } }
         var lines = ["", "==== herald-benchmark summary ===="]
-        lines.append(
-            "STARTUP ready_ms=\(fixed(r.startupMs ?? -1)) target_ms<=300 \(verdict(r.startupMs.map { $0 <= 300 }))"
-                + " fresh_db_ready_ms=\(fixed(r.freshStartupMs ?? -1))"
-        )
-        lines.append(
-            "IDLE rss_mb=\(fixed(mb(r.idleRSSKB) ?? -1)) target_mb<=25 \(verdict(mb(r.idleRSSKB).map { $0 <= 25 }))"
-        )
-        if options.runs(.w1) {
-            lines.append(contentsOf: w1Summary(verdict: verdict, mb: mb))
-        } else {
-            lines.append("W1 skipped")
-        }
-        if let latency = r.latency {
-            lines.append(
-                "W3 count=\(r.latencyCount ?? 0) rate_per_s=\(fixed(options.latencyRate, 0))"
-                    + " p50_ms=\(fixed(latency.p50, 2)) target_p50_ms<=2 \(verdict(latency.p50 <= 2))"
-                    + " p90_ms=\(fixed(latency.p90, 2))"
-                    + " p99_ms=\(fixed(latency.p99, 2)) target_p99_ms<=10 \(verdict(latency.p99 <= 10))"
-                    + " max_ms=\(fixed(latency.max, 2)) mean_ms=\(fixed(latency.mean, 2))"
-                    + " rss_after_mb=\(fixed(mb(r.rssAfterRunKB) ?? -1))"
-            )
-        } else {
-            lines.append("W3 skipped")
-        }
-        lines.append(contentsOf: mixedSummary(verdict: verdict, mb: mb))
-        lines.append(contentsOf: fanOutSummary(verdict: verdict, mb: mb))
-        lines.append(
-            "SHUTDOWN exit_code=\(r.exitCode ?? -1) shutdown_ms=\(fixed(r.shutdownMs ?? -1))"
-                + " rss_peak_since_last_reset_mb=\(fixed(mb(r.overallPeakRSSKB) ?? -1))"
-        )
-        lines.append("SINK other_requests=\(recorder.otherCount) sink_threads=\(options.sinkThreads)")
-        if failedChecks.isEmpty {
-            lines.append("CHECKS all passed")
-        } else {
-            lines.append("CHECKS FAILED \(failedChecks.count): " + failedChecks.joined(separator: " | "))
-        }
+        lines.append(contentsOf: summaryLines().map(\.text))
         lines.append("==================================")
         for line in lines { say(line) }
     }

@@ -34,6 +34,8 @@ struct FanOutResults {
     var explainMostRecent: Bool?
     var peakRSSKB: Int?
     var sampledPeakRSSKB: Int?
+    /// What the daemon did from the start of `herald enqueue` until every event was fanned out.
+    var usage: ProcessUsage?
 }
 
 extension BenchmarkRun {
@@ -80,6 +82,7 @@ extension BenchmarkRun {
         let outputFD = try openForWriting(workdir + "/enqueue-w5.out")
         let errorFD = try openForWriting(workdir + "/enqueue-w5.err")
         let cpuStart = procCPUMillis(daemon.pid)
+        let before = ProcessSample.take(daemon.pid)
         let start = monotonicNanos()
         let enqueue: ChildProcess
         do {
@@ -118,6 +121,7 @@ extension BenchmarkRun {
             sampledPeak = max(sampledPeak, procStatusKB(daemon.pid, "VmRSS") ?? 0)
             if (counts.events["fannedOut"] ?? 0) >= target {
                 fannedOutAt = pollEnd
+                fan.usage = ProcessUsage(from: before, to: ProcessSample.take(daemon.pid))
                 if let cpuStart, let cpuEnd = procCPUMillis(daemon.pid) {
                     fan.daemonCPUMsPerEvent = (cpuEnd - cpuStart) / Double(count)
                 }

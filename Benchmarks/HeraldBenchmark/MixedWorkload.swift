@@ -19,6 +19,7 @@ struct MixedResults {
     var delivered: Int?
     var peakRSSKB: Int?
     var sampledPeakRSSKB: Int?
+    var usage: ProcessUsage?
 }
 
 extension BenchmarkRun {
@@ -63,6 +64,7 @@ extension BenchmarkRun {
         let resetPeak = resetPeakRSS()
         let outputFD = try openForWriting(workdir + "/enqueue-w2.out")
         let errorFD = try openForWriting(workdir + "/enqueue-w2.err")
+        let before = ProcessSample.take(daemon.pid)
         let start = monotonicNanos()
         let enqueue: ChildProcess
         do {
@@ -115,6 +117,7 @@ extension BenchmarkRun {
             enqueueEnd = monotonicNanos()
             guard ended == .exited(0) else { throw BenchmarkError("W2: herald enqueue failed (\(ended))") }
         }
+        mixed.usage = ProcessUsage(from: before, to: ProcessSample.take(daemon.pid))
         let http = recorder.arrivals("w2")
         let mail = recorder.mail(after: mailBase)
         let first = min(http.first, mail.first)

@@ -40,6 +40,12 @@ struct Options {
     var fanOutEvents = 200
     /// Pause between two `herald status` polls while W5 waits for its events to be fanned out.
     var fanOutPollMs = 2.0
+    /// Whole runs (fresh workdir, sink and daemon each); the summary gives each figure's median and range.
+    var repeats = 1
+    /// Requests of the bare curl ceiling and rows of the bare SQLite ceiling.
+    var ceilingRequests = 10_000
+    /// Skips the ceilings (then no ratio_to_ceiling is printed).
+    var skipCeiling = false
 
     static let usage = """
         USAGE: herald-benchmark [options]
@@ -57,6 +63,11 @@ struct Options {
           --w5-members N          active members of the W5 project (default 5000)
           --w5-events K           issue_alert events enqueued in one W5 batch (default 200)
           --w5-poll-ms MS         pause between herald status polls while W5 waits for fan-out (default 2)
+          --repeat N              run everything N times (fresh daemon each) and report median and range
+                                  of every figure (default 1)
+          --ceiling-requests N    requests of the bare CurlTransport ceiling and rows of the bare SQLite
+                                  ceiling, measured in every run (default 10000)
+          --skip-ceiling          skip the ceilings (no ratio_to_ceiling)
           --latency-rate R        events per second in the latency run (default 100)
           --latency-seconds S     length of the latency run (default 20)
           --workdir DIR           configuration, database and logs (default: a fresh temporary directory,
@@ -112,6 +123,12 @@ struct Options {
                 options.fanOutEvents = try count(argument, try value(argument), range: 1...100_000)
             case "--w5-poll-ms":
                 options.fanOutPollMs = try number(argument, try value(argument), range: 0...10_000)
+            case "--repeat":
+                options.repeats = try count(argument, try value(argument), range: 1...100)
+            case "--ceiling-requests":
+                options.ceilingRequests = try count(argument, try value(argument), range: 1...10_000_000)
+            case "--skip-ceiling":
+                options.skipCeiling = true
             case "--latency-rate":
                 options.latencyRate = try number(argument, try value(argument), range: 0.1...10_000)
             case "--latency-seconds":

@@ -68,7 +68,12 @@ final class SinkRecorder: Sendable {
         var mail: [UInt64] = []
         var latency: [String: UInt64] = [:]
         var other = 0
+        /// The first request of each group named in `sampledGroups`, whole (headers and body).
+        var samples: [String: RecordedRequest] = [:]
     }
+
+    /// Groups whose first request is kept whole, as the template of the bare curl ceiling.
+    static let sampledGroups: Set<String> = ["w1cap"]
 
     /// Prefix of the latency run's event ids.
     static let latencyPrefix = "lat-"
@@ -97,9 +102,21 @@ final class SinkRecorder: Sendable {
         }
         let group = Self.group(of: id)
         let channel = Channel(path: request.path)
+        let sampled = Self.sampledGroups.contains(group)
         state.withLock { state in
             state.groups[group, default: Arrivals()].add(channel, at: now)
+            if sampled && state.samples[group] == nil { state.samples[group] = request }
         }
+    }
+
+    /// The first request of a sampled group, if it arrived.
+    func sample(_ group: String) -> RecordedRequest? {
+        state.withLock { $0.samples[group] }
+    }
+
+    /// Forgets the arrivals of `group` (the ceiling's, so a later run of it counts afresh).
+    func resetGroup(_ group: String) {
+        state.withLock { _ = $0.groups.removeValue(forKey: group) }
     }
 
     /// Called by the SMTP sink when a message's final `.` arrives.

@@ -1,69 +1,200 @@
 import Foundation
 
+// How to add a workload (W1-HTTP, W6, W7, …) on top of this framework:
+// 1. a case in `Workload` (Options.swift) and a file `XxxWorkload.swift` with `func xxx() throws` on `BenchmarkRun`
+//    that runs it and stores its results (take `ProcessSample.take(daemon.pid)` before and after the timed window
+//    and keep the `ProcessUsage`);
+// 2. its dispatch in `BenchmarkRun.execute()`;
+// 3. a `xxxSummary() -> [ReportLine]` here, listed in `summaryLines()`: a throughput figure, its
+//    `ratio_to_ceiling` (`ratioToCurl`), and `usage.figures(per:unit:)`. `--repeat` then aggregates every
+//    figure (median and range) without more code.
+
 extension BenchmarkRun {
-    /// The W1 lines of the summary.
-    func w1Summary(verdict: (Bool?) -> String, mb: (Int?) -> Double?) -> [String] {
+    /// Every line of this run's summary, in order; `--repeat` aggregates them by label and position.
+    func summaryLines() -> [ReportLine] {
         let r = results
-        return [
-            "W1 events=\(options.events) deliveries_per_s=\(fixed(r.endToEndPerSecond ?? -1, 0)) target_per_s>=10000 "
-                + "\(verdict(r.endToEndPerSecond.map { $0 >= 10_000 }))"
-                + " sink_window_per_s=\(fixed(r.sinkWindowPerSecond ?? -1, 0))"
-                + " enqueue_ms=\(fixed(r.enqueueMs ?? -1)) first_delivery_ms=\(fixed(r.firstDeliveryMs ?? -1))"
-                + " last_delivery_ms=\(fixed(r.lastDeliveryMs ?? -1)) delivered=\(r.w1Delivered ?? -1)",
-            "W1 rss_peak_mb=\(fixed(mb(r.peakRSSKB) ?? -1)) target_mb<=64 \(verdict(mb(r.peakRSSKB).map { $0 <= 64 }))"
-                + " rss_sampled_peak_mb=\(fixed(mb(r.sampledPeakRSSKB) ?? -1))"
-                + " rss_after_mb=\(fixed(mb(r.rssAfterW1KB) ?? -1))",
+        var lines: [ReportLine] = [
+            ReportLine(
+                "STARTUP",
+                [
+                    Figure("ready_ms", r.startupMs, target: .atMost(300)),
+                    Figure("fresh_db_ready_ms", r.freshStartupMs),
+                ]
+            ),
+            ReportLine("IDLE", [Figure("rss_mb", mb(r.idleRSSKB), target: .atMost(25))]),
         ]
+        lines.append(contentsOf: ceilingSummary())
+        lines.append(contentsOf: w1Summary())
+        lines.append(contentsOf: latencySummary())
+        lines.append(contentsOf: mixedSummary())
+        lines.append(contentsOf: fanOutSummary())
+        lines.append(
+            ReportLine(
+                "SHUTDOWN",
+                [
+                    Figure("exit_code", r.exitCode.map(Int.init)),
+                    Figure("shutdown_ms", r.shutdownMs),
+                    Figure("rss_peak_since_last_reset_mb", mb(r.overallPeakRSSKB)),
+                ]
+            )
+        )
+        lines.append(
+            ReportLine(
+                "SINK",
+                [Figure("other_requests", recorder.otherCount), Figure("sink_threads", options.sinkThreads)]
+            )
+        )
+        lines.append(
+            ReportLine(
+                "CHECKS",
+                [Figure("failed", failedChecks.count, target: .atMost(0))],
+                notes: failedChecks.isEmpty ? ["all passed"] : failedChecks
+            )
+        )
+        return lines
     }
 
-    /// The W2 lines of the summary.
-    func mixedSummary(verdict: (Bool?) -> String, mb: (Int?) -> Double?) -> [String] {
-        guard options.runs(.w2) else { return ["W2 skipped"] }
-        guard let w2 = results.mixed else { return ["W2 incomplete"] }
-        let channels = Self.mixedChannels.map { "\($0.name)=\(w2.perChannel[$0] ?? -1)" }.joined(separator: " ")
-        return [
-            "W2 events=\(w2.events) deliveries=\(w2.deliveries)"
-                + " deliveries_per_s=\(fixed(w2.endToEndPerSecond ?? -1, 0)) target_per_s>=5000"
-                + " \(verdict(w2.endToEndPerSecond.map { $0 >= 5_000 }))"
-                + " sink_window_per_s=\(fixed(w2.sinkWindowPerSecond ?? -1, 0))"
-                + " enqueue_ms=\(fixed(w2.enqueueMs ?? -1)) first_delivery_ms=\(fixed(w2.firstDeliveryMs ?? -1))"
-                + " last_delivery_ms=\(fixed(w2.lastDeliveryMs ?? -1)) delivered=\(w2.delivered ?? -1)",
-            "W2 \(channels) emails_with_event_id=\(w2.mailWithEventIds)"
-                + " rss_peak_mb=\(fixed(mb(w2.peakRSSKB) ?? -1))"
-                + " rss_sampled_peak_mb=\(fixed(mb(w2.sampledPeakRSSKB) ?? -1))"
-                + " import_ms=\(fixed(w2.importMs ?? -1))",
+    func mb(_ kb: Int?) -> Double? { kb.map { Double($0) / 1024 } }
+
+    /// The W1 lines: throughput, ratio to the curl ceiling, CPU and context switches, memory.
+    func w1Summary() -> [ReportLine] {
+        guard options.runs(.w1) else { return [ReportLine("W1", [], notes: ["skipped"])] }
+        let r = results
+        var lines = [
+            ReportLine(
+                "W1",
+                [
+                    Figure("deliveries_per_s", r.endToEndPerSecond, digits: 0, target: .atLeast(10_000)),
+                    Figure("ratio_to_ceiling", ratioToCurl(r.endToEndPerSecond), digits: 3, target: .atLeast(0.25)),
+                    Figure("ratio_to_sqlite_ceiling", ratioToSQLite(r.endToEndPerSecond), digits: 3),
+                    Figure("sink_window_per_s", r.sinkWindowPerSecond, digits: 0),
+                    Figure("sink_window_ratio_to_ceiling", ratioToCurl(r.sinkWindowPerSecond), digits: 3),
+                    Figure("enqueue_ms", r.enqueueMs),
+                    Figure("first_delivery_ms", r.firstDeliveryMs),
+                    Figure("last_delivery_ms", r.lastDeliveryMs),
+                    Figure("delivered", r.w1Delivered),
+                ]
+            ),
+            ReportLine(
+                "W1",
+                [
+                    Figure("rss_peak_mb", mb(r.peakRSSKB), target: .atMost(64)),
+                    Figure("rss_sampled_peak_mb", mb(r.sampledPeakRSSKB)),
+                    Figure("rss_after_mb", mb(r.rssAfterW1KB)),
+                ]
+            ),
         ]
+        if let usage = r.w1Usage {
+            lines.append(ReportLine("W1", usage.figures(per: options.events, unit: "delivery")))
+        }
+        return lines
     }
 
-    /// The W5 lines of the summary.
-    func fanOutSummary(verdict: (Bool?) -> String, mb: (Int?) -> Double?) -> [String] {
-        guard options.runs(.w5) else { return ["W5 skipped"] }
-        guard let w5 = results.fanOut else { return ["W5 incomplete"] }
+    /// The W3 lines: latency percentiles, CPU and context switches per event.
+    func latencySummary() -> [ReportLine] {
+        guard let latency = results.latency else { return [ReportLine("W3", [], notes: ["skipped"])] }
+        var lines = [
+            ReportLine(
+                "W3",
+                [
+                    Figure("count", results.latencyCount),
+                    Figure("rate_per_s", options.latencyRate, digits: 0),
+                    Figure("p50_ms", latency.p50, digits: 2, target: .atMost(2)),
+                    Figure("p90_ms", latency.p90, digits: 2),
+                    Figure("p99_ms", latency.p99, digits: 2, target: .atMost(10)),
+                    Figure("max_ms", latency.max, digits: 2),
+                    Figure("mean_ms", latency.mean, digits: 2),
+                    Figure("rss_after_mb", mb(results.rssAfterRunKB)),
+                ]
+            )
+        ]
+        if let usage = results.latencyUsage {
+            lines.append(ReportLine("W3", usage.figures(per: results.latencyCount ?? 1, unit: "delivery")))
+        }
+        return lines
+    }
+
+    /// The W2 lines.
+    func mixedSummary() -> [ReportLine] {
+        guard options.runs(.w2) else { return [ReportLine("W2", [], notes: ["skipped"])] }
+        guard let w2 = results.mixed else { return [ReportLine("W2", [], notes: ["incomplete"])] }
+        var lines = [
+            ReportLine(
+                "W2",
+                [
+                    Figure("events", w2.events),
+                    Figure("deliveries", w2.deliveries),
+                    Figure("deliveries_per_s", w2.endToEndPerSecond, digits: 0, target: .atLeast(5_000)),
+                    Figure("ratio_to_ceiling", ratioToCurl(w2.endToEndPerSecond), digits: 3),
+                    Figure("sink_window_per_s", w2.sinkWindowPerSecond, digits: 0),
+                    Figure("enqueue_ms", w2.enqueueMs),
+                    Figure("first_delivery_ms", w2.firstDeliveryMs),
+                    Figure("last_delivery_ms", w2.lastDeliveryMs),
+                    Figure("delivered", w2.delivered),
+                ]
+            ),
+            ReportLine(
+                "W2",
+                Self.mixedChannels.map { Figure($0.name, w2.perChannel[$0] ?? -1) } + [
+                    Figure("emails_with_event_id", w2.mailWithEventIds),
+                    Figure("rss_peak_mb", mb(w2.peakRSSKB)),
+                    Figure("rss_sampled_peak_mb", mb(w2.sampledPeakRSSKB)),
+                    Figure("import_ms", w2.importMs),
+                ]
+            ),
+        ]
+        if let usage = w2.usage {
+            lines.append(ReportLine("W2", usage.figures(per: w2.deliveries, unit: "delivery")))
+        }
+        return lines
+    }
+
+    /// The W5 lines.
+    func fanOutSummary() -> [ReportLine] {
+        guard options.runs(.w5) else { return [ReportLine("W5", [], notes: ["skipped"])] }
+        guard let w5 = results.fanOut else { return [ReportLine("W5", [], notes: ["incomplete"])] }
         let expected = w5.events * w5.recipientsPerEvent
         let exact =
             w5.slack == expected && w5.email == expected && w5.mailWithEventIds == expected
             && w5.explainDeliveries == w5.recipientsPerEvent * 2
             && w5.explainFallthroughLimit == w5.members - w5.recipientsPerEvent && w5.explainMostRecent == true
-        return [
-            "W5 members=\(w5.members) events=\(w5.events)"
-                + " fanout_ms_per_event=\(fixed(w5.fanOutMsPerEvent ?? -1, 3)) target_ms<=5"
-                + " \(verdict(w5.fanOutMsPerEvent.map { $0 <= 5 }))"
-                + " exactly_\(w5.recipientsPerEvent)_per_channel \(verdict(exact))"
-                + " fanout_total_ms=\(fixed(w5.fanOutMs ?? -1)) fanout_from_enqueue_start_ms="
-                + fixed(w5.fanOutFromStartMs ?? -1)
-                + " enqueue_ms=\(fixed(w5.enqueueMs ?? -1)) status_polls=\(w5.statusPolls)"
-                + " status_poll_ms=\(fixed(w5.statusPollMeanMs ?? -1))"
-                + " daemon_cpu_ms_per_event=\(fixed(w5.daemonCPUMsPerEvent ?? -1, 2))",
-            "W5 slack=\(w5.slack) email=\(w5.email) expected_each=\(expected)"
-                + " emails_with_event_id=\(w5.mailWithEventIds)"
-                + " last_delivery_after_enqueue_ms=\(fixed(w5.deliveredMs ?? -1))"
-                + " explain_deliveries=\(w5.explainDeliveries ?? -1)"
-                + " explain_users=\(w5.explainRecipients ?? -1)"
-                + " explain_fallthrough_limit=\(w5.explainFallthroughLimit ?? -1)"
-                + " explain_most_recent=\(w5.explainMostRecent.map { $0 ? "yes" : "NO" } ?? "n/a")"
-                + " rss_peak_mb=\(fixed(mb(w5.peakRSSKB) ?? -1))"
-                + " rss_sampled_peak_mb=\(fixed(mb(w5.sampledPeakRSSKB) ?? -1))"
-                + " import_ms=\(fixed(w5.importMs ?? -1))",
+        var lines = [
+            ReportLine(
+                "W5",
+                [
+                    Figure("members", w5.members),
+                    Figure("events", w5.events),
+                    Figure("fanout_ms_per_event", w5.fanOutMsPerEvent, digits: 3, target: .atMost(5)),
+                    Figure("daemon_cpu_ms_per_event", w5.daemonCPUMsPerEvent, digits: 2),
+                    Figure("rss_peak_mb", mb(w5.peakRSSKB), target: .atMost(64)),
+                    Figure("fanout_total_ms", w5.fanOutMs),
+                    Figure("fanout_from_enqueue_start_ms", w5.fanOutFromStartMs),
+                    Figure("enqueue_ms", w5.enqueueMs),
+                    Figure("status_polls", w5.statusPolls),
+                    Figure("status_poll_ms", w5.statusPollMeanMs),
+                ],
+                notes: ["exactly_\(w5.recipientsPerEvent)_per_channel=\(exact ? "met" : "MISSED")"]
+            ),
+            ReportLine(
+                "W5",
+                [
+                    Figure("slack", w5.slack),
+                    Figure("email", w5.email),
+                    Figure("expected_each", expected),
+                    Figure("emails_with_event_id", w5.mailWithEventIds),
+                    Figure("last_delivery_after_enqueue_ms", w5.deliveredMs),
+                    Figure("explain_deliveries", w5.explainDeliveries),
+                    Figure("explain_users", w5.explainRecipients),
+                    Figure("explain_fallthrough_limit", w5.explainFallthroughLimit),
+                    Figure("rss_sampled_peak_mb", mb(w5.sampledPeakRSSKB)),
+                    Figure("import_ms", w5.importMs),
+                ],
+                notes: ["explain_most_recent=\(w5.explainMostRecent.map { $0 ? "yes" : "NO" } ?? "n/a")"]
+            ),
         ]
+        if let usage = w5.usage {
+            lines.append(ReportLine("W5", usage.figures(per: w5.events, unit: "event")))
+        }
+        return lines
     }
 }
