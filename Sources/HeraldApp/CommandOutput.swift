@@ -1,4 +1,5 @@
 import Foundation
+import HeraldCore
 
 #if canImport(Glibc)
 import Glibc
@@ -18,6 +19,7 @@ public enum CommandOutput {
 
     /// The one-line reason of a failed command, prefixed with `herald:`.
     public static func failure(_ text: String) {
-        error("herald: " + text.replacingOccurrences(of: "\n", with: "; "))
+        // One printable line whatever the reason echoes: control bytes from the input are escaped.
+        error("herald: " + Printable.escaped(text))
     }
 }

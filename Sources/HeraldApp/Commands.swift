@@ -28,7 +28,7 @@ public enum Commands {
         MemoryTuning.apply()
         do {
             return try await withStore(configPath: configPath) { loaded, store in
-                let intake = EventIntake(catalog: loaded.catalog)
+                let intake = EventIntake(catalog: loaded.catalog, notifiers: notifierChannels(loaded.configuration))
                 if stream {
                     return try await enqueueStream(intake: intake, store: store, input: input)
                 }
@@ -52,11 +52,13 @@ public enum Commands {
     private static func enqueueStream(intake: EventIntake, store: any Store, input: String) async throws -> Int32 {
         var failures = 0
         var lineNumber = 0
-        func handle(_ line: String) async {
+        // Lines stay raw bytes until intake validates them: invalid UTF-8 is refused like in a whole document,
+        // never replaced by U+FFFD.
+        func handle(_ line: Data) async {
             lineNumber += 1
-            if line.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) { return }
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
             do {
-                let events = try intake.parseDocument(Data(line.utf8), now: Date())
+                let events = try intake.parseDocument(line, now: Date())
                 for result in try await store.enqueue(events, now: Date()) {
                     switch result {
                     case .accepted(let id): CommandOutput.line("accepted \(id)")
@@ -69,16 +71,28 @@ public enum Commands {
             }
         }
         if input == "-" {
-            while let line = readLine(strippingNewline: true) {
+            var lines = RawLineReader(fileDescriptor: 0)
+            while let line = lines.next() {
                 await handle(line)
             }
         } else {
             let data = try readInput(input, limit: 512 * 1024 * 1024)
-            for line in data.split(separator: 0x0A, omittingEmptySubsequences: false) {
-                await handle(String(decoding: line, as: UTF8.self))
+            var lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
+            if data.last == 0x0A { lines.removeLast() }
+            for line in lines {
+                await handle(Data(line))
             }
         }
         return failures == 0 ? 0 : 1
+    }
+
+    /// The configured notifiers' channels by id, which events and directory entries may name.
+    static func notifierChannels(_ configuration: HeraldConfiguration) -> [Int: Channel] {
+        var channels: [Int: Channel] = [:]
+        for notifier in configuration.notifiers {
+            if let channel = Channel(rawValue: notifier.channel) { channels[notifier.id] = channel }
+        }
+        return channels
     }
 
     static func readInput(_ input: String, limit: Int) throws -> Data {
@@ -101,7 +115,12 @@ public enum Commands {
             return try await withStore(configPath: configPath) { loaded, store in
                 let data = try readInput(input, limit: 256 * 1024 * 1024)
                 let existing = try await store.loadDirectory()
-                let document = try DirectoryDocument.parse(data, catalog: loaded.catalog, existing: existing)
+                let document = try DirectoryDocument.parse(
+                    data,
+                    catalog: loaded.catalog,
+                    existing: existing,
+                    notifiers: notifierChannels(loaded.configuration)
+                )
                 try await store.importDirectory(document, now: Date())
                 CommandOutput.line(
                     "imported \(document.organizations.count) organizations, \(document.users.count) users, "
@@ -341,4 +360,42 @@ public enum Commands {
 struct CommandError: Error {
     let message: String
     init(_ message: String) { self.message = message }
+}
+
+/// Reads lines of raw bytes from a file descriptor as they arrive (LF-terminated; the last may lack it).
+struct RawLineReader {
+    let fileDescriptor: Int32
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var finished = false
+
+    init(fileDescriptor: Int32) { self.fileDescriptor = fileDescriptor }
+
+    mutating func next() -> Data? {
+        while true {
+            if let newline = buffer[start...].firstIndex(of: 0x0A) {
+                let line = Data(buffer[start..<newline])
+                start = newline + 1
+                return line
+            }
+            if finished {
+                guard start < buffer.count else { return nil }
+                let line = Data(buffer[start...])
+                start = buffer.count
+                return line
+            }
+            if start > 0 {
+                buffer.removeFirst(start)
+                start = 0
+            }
+            var chunk = [UInt8](repeating: 0, count: 65_536)
+            let count = chunk.withUnsafeMutableBytes { read(fileDescriptor, $0.baseAddress, $0.count) }
+            if count <= 0 {
+                if count < 0, errno == EINTR { continue }
+                finished = true
+            } else {
+                buffer.append(contentsOf: chunk[0..<count])
+            }
+        }
+    }
 }

@@ -4,9 +4,7 @@ public enum AddressValidator {
     public static func problem(with address: String, on channel: Channel) -> String? {
         if address.isEmpty { return "must not be empty" }
         if address.utf8.count > 2048 { return "must be at most 2048 bytes" }
-        if address.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
-            return "must not contain control characters (CR, LF, NUL…)"
-        }
+        if let problem = controlProblem(address) { return problem }
         switch channel {
         case .email: return emailProblem(address)
         case .sms: return phoneProblem(address)
@@ -19,8 +17,15 @@ public enum AddressValidator {
         }
     }
 
+    /// Nil unless `text` holds a control character: C0 (CR, LF, NUL…), DEL, C1 (U+0085 NEL…) or the
+    /// Unicode line and paragraph separators, any of which could split a header or a log line.
+    public static func controlProblem(_ text: String) -> String? {
+        Printable.containsControl(text) ? "must not contain control characters (CR, LF, NUL, U+0085…)" : nil
+    }
+
     /// An addr-spec without display name, quoting or comments: `local@domain.tld`.
     public static func emailProblem(_ address: String) -> String? {
+        if let problem = controlProblem(address) { return problem }
         let parts = address.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
             return "is not an email address (expected local@domain)"
@@ -60,6 +65,7 @@ public enum AddressValidator {
 
     /// An absolute http(s) URL with a host.
     public static func urlProblem(_ url: String) -> String? {
+        if let problem = controlProblem(url) { return problem }
         let lower = url.lowercased()
         guard lower.hasPrefix("https://") || lower.hasPrefix("http://") else {
             return "must be an http:// or https:// URL"

@@ -10,15 +10,20 @@ public struct EventIntake: Sendable {
     public var catalog: Catalog
     public var maxEventBytes: Int
     public var maxBatch: Int
+    /// The configured notifiers by id with their channel; a recipient's `notifier` must be one of them and of
+    /// the recipient's channel. Nil only where no configuration exists (then any positive id passes).
+    public var notifiers: [Int: Channel]?
 
     public init(
         catalog: Catalog,
         maxEventBytes: Int = EventIntake.defaultMaxEventBytes,
-        maxBatch: Int = EventIntake.defaultMaxBatch
+        maxBatch: Int = EventIntake.defaultMaxBatch,
+        notifiers: [Int: Channel]? = nil
     ) {
         self.catalog = catalog
         self.maxEventBytes = maxEventBytes
         self.maxBatch = maxBatch
+        self.notifiers = notifiers
     }
 
     /// Parses a document holding one event, a JSON array of events, `{"events": [...]}`, or JSON lines.
@@ -31,35 +36,63 @@ public struct EventIntake: Sendable {
                 details: [FieldError(field: "body", message: "is empty")]
             )
         }
-        if let whole = try? JSONValue.parse(data) {
-            switch whole {
-            case .array(let elements):
-                return try parseBatch(elements.map { ($0, nil) }, prefix: "events", now: now)
-            case .object(let members) where members["events"] != nil && members["key"] == nil:
-                guard case .array(let elements) = members["events"]! else {
-                    throw ValidationFailure(
-                        code: "VALIDATION_FAILED",
-                        details: [FieldError(field: "events", message: "must be an array")]
-                    )
-                }
-                return try parseBatch(elements.map { ($0, nil) }, prefix: "events", now: now)
-            default:
-                return try parseBatch([(whole, data.count)], prefix: nil, now: now)
-            }
+        let whole: JSONValue
+        do {
+            whole = try JSONParser.parse(data)
+        } catch {
+            return try parseLines(data, wholeFailure: error, now: now)
         }
-        // Not one JSON document: read it as JSON lines, one event per non-blank line.
+        switch whole {
+        case .array(let elements):
+            return try parseBatch(elements.map { ($0, nil) }, prefix: "events", now: now)
+        case .object(let members) where members["events"] != nil && members["key"] == nil:
+            var problems: [FieldError] = []
+            for name in members.keys.sorted(by: Printable.byteOrder) where name != "events" {
+                problems.append(FieldError(field: name, message: "is not a field of {\"events\": [...]}"))
+            }
+            guard case .array(let elements) = members["events"]! else {
+                problems.append(FieldError(field: "events", message: "must be an array"))
+                throw ValidationFailure(code: "VALIDATION_FAILED", details: problems)
+            }
+            if !problems.isEmpty { throw ValidationFailure(code: "VALIDATION_FAILED", details: problems) }
+            return try parseBatch(elements.map { ($0, nil) }, prefix: "events", now: now)
+        default:
+            return try parseBatch([(whole, data.count)], prefix: nil, now: now)
+        }
+    }
+
+    /// Reads a document that is not one JSON value as JSON lines, one event per non-blank line. A document of
+    /// a single line is reported as `body` with the parser's own reason (a duplicate key, invalid UTF-8…).
+    private func parseLines(
+        _ data: Data,
+        wholeFailure: JSONParser.Failure,
+        now: Date
+    ) throws(ValidationFailure)
+        -> [NewEvent]
+    {
+        let lines = Self.lines(of: data)
+        if lines.compactMap({ $0 }).count <= 1 {
+            throw ValidationFailure(
+                code: wholeFailure.code,
+                details: [FieldError(field: wholeFailure.fieldPath(under: "body"), message: wholeFailure.reason)]
+            )
+        }
         var items: [(JSONValue, Int?)] = []
         var problems: [FieldError] = []
-        for (lineNumber, line) in Self.lines(of: data).enumerated() {
+        var codes = Set<String>()
+        for (lineNumber, line) in lines.enumerated() {
             guard let line else { continue }
             do {
-                items.append((try JSONValue.parse(line), line.count))
+                items.append((try JSONParser.parse(line), line.count))
             } catch {
-                problems.append(FieldError(field: "line \(lineNumber + 1)", message: Self.describe(error)))
+                codes.insert(error.code)
+                problems.append(
+                    FieldError(field: error.fieldPath(under: "line \(lineNumber + 1)"), message: error.reason)
+                )
             }
         }
         if !problems.isEmpty {
-            throw ValidationFailure(code: "INVALID_JSON", details: problems)
+            throw ValidationFailure(code: codes.count == 1 ? codes.first! : "INVALID_JSON", details: problems)
         }
         return try parseBatch(items, prefix: "events", now: now)
     }
@@ -145,12 +178,11 @@ public struct EventIntake: Sendable {
         let known: Set<String> = [
             "id", "key", "organization", "project", "actor", "issue", "data", "recipients", "occurredAt",
         ]
-        for name in members.keys.sorted() where !known.contains(name) {
-            reader.fail(name, "is not a field of an event")
+        for name in members.keys.sorted(by: Printable.byteOrder) where !known.contains(name) {
+            reader.fail(Printable.escaped(name), "is not a field of an event")
         }
 
-        let id = reader.optionalString(members, "id")
-        if let id, let problem = Self.identifierProblem(id) { reader.fail("id", problem) }
+        let id = reader.optionalIdentifier(members, "id")
         let key = reader.requiredString(members, "key")
         var entry: CatalogEntry?
         var unknownKey = false
@@ -158,26 +190,33 @@ public struct EventIntake: Sendable {
             entry = catalog.entry(for: key)
             if entry == nil {
                 unknownKey = true
-                reader.fail("key", "\"\(key)\" is not in the catalog")
+                reader.fail("key", "\(Printable.quoted(key)) is not in the catalog")
             }
         }
-        let organization = reader.requiredString(members, "organization")
-        let project = reader.optionalString(members, "project")
+        let organization = reader.requiredIdentifier(members, "organization")
+        let project = reader.optionalIdentifier(members, "project")
         let actor = reader.actor(members["actor"])
-        let issue = reader.issue(members["issue"])
+        let issueScoped = entry.map { $0.builtIn && BuiltInKeyData.isIssueScoped($0.key) } ?? false
+        let issue = reader.issue(members["issue"], required: issueScoped)
         var data: [String: JSONValue] = [:]
         switch members["data"] {
         case nil, .null?: break
         case .object(let object)?: data = object
         case let other?: reader.fail("data", "must be an object, not \(other.typeName)")
         }
-        let recipients = reader.recipients(members["recipients"])
+        if let entry, entry.builtIn, !reader.hasProblem(at: "data") {
+            reader.append(BuiltInKeyData.problems(key: entry.key, data: .object(data), path: reader.field("data")))
+        }
+        let recipients = reader.recipients(members["recipients"], notifiers: notifiers)
         var occurredAt = now
         if let text = reader.optionalString(members, "occurredAt") {
             if let date = Timestamp.parse(text) {
                 occurredAt = date
             } else {
-                reader.fail("occurredAt", "must be an RFC 3339 date-time such as 2026-11-23T10:00:00Z")
+                reader.fail(
+                    "occurredAt",
+                    "must be an RFC 3339 date-time such as 2026-11-23T10:00:00Z, not \(Printable.quoted(text))"
+                )
             }
         }
         if let entry, entry.audience == .explicit, recipients.isEmpty, !reader.hasProblem(at: "recipients") {
@@ -228,33 +267,13 @@ public struct EventIntake: Sendable {
         }
     }
 
-    /// Client ids: 1–128 characters of letters, digits, `_`, `-`, `.`, `:`.
+    /// Nil when `id` is a valid identifier (SPEC §3.1), else the reason.
     public static func identifierProblem(_ id: String) -> String? {
-        guard (1...128).contains(id.utf8.count) else { return "must be 1 to 128 characters" }
-        let ok = id.utf8.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."),
-                UInt8(ascii: ":"):
-                true
-            default: false
-            }
-        }
-        return ok ? nil : "may contain only letters, digits, '_', '-', '.' and ':'"
+        Identifier.problem(id)
     }
 
     static func describe(_ error: any Error) -> String {
-        if let failure = error as? JSONParser.Failure {
-            return "is not valid JSON (\(failure))"
-        }
-        if let decoding = error as? DecodingError {
-            switch decoding {
-            case .dataCorrupted(let context):
-                let underlying = (context.underlyingError as? NSError)?.userInfo[NSDebugDescriptionErrorKey]
-                return "is not valid JSON" + ((underlying as? String).map { " (\($0))" } ?? "")
-            default: return "is not valid JSON"
-            }
-        }
+        if let failure = error as? JSONParser.Failure { return failure.reason }
         return "is not valid JSON"
     }
 }
@@ -273,6 +292,33 @@ struct FieldReader {
 
     mutating func fail(_ name: String, _ message: String) {
         problems.append(FieldError(field: field(name), message: message))
+    }
+
+    mutating func append(_ more: [FieldError]) { problems.append(contentsOf: more) }
+
+    /// Refuses every member of `members` not in `known`, naming it under this reader's path.
+    mutating func refuseUnknown(_ members: [String: JSONValue], known: Set<String>, of what: String) {
+        for name in members.keys.sorted(by: Printable.byteOrder) where !known.contains(name) {
+            fail(Printable.escaped(name), "is not a field of \(what)")
+        }
+    }
+
+    mutating func requiredIdentifier(_ members: [String: JSONValue], _ name: String) -> String? {
+        guard let value = requiredString(members, name) else { return nil }
+        if let problem = Identifier.problem(value) {
+            fail(name, problem)
+            return nil
+        }
+        return value
+    }
+
+    mutating func optionalIdentifier(_ members: [String: JSONValue], _ name: String) -> String? {
+        guard let value = optionalString(members, name) else { return nil }
+        if let problem = Identifier.problem(value) {
+            fail(name, problem)
+            return nil
+        }
+        return value
     }
 
     func hasProblem(at name: String) -> Bool {
@@ -322,7 +368,8 @@ struct FieldReader {
         case nil, .null?: return nil
         case .object(let members)?:
             var nested = FieldReader(path: field("actor"))
-            let id = nested.requiredString(members, "id")
+            nested.refuseUnknown(members, known: ["id", "name"], of: "an actor")
+            let id = nested.requiredIdentifier(members, "id")
             let name = nested.optionalString(members, "name")
             problems.append(contentsOf: nested.problems)
             return id.map { Actor(id: $0, name: name) }
@@ -332,18 +379,29 @@ struct FieldReader {
         }
     }
 
-    mutating func issue(_ value: JSONValue?) -> IssueReference? {
+    /// `issue`; with `required` (issue-scoped built-in keys) it must be present with `id`, `shortId` and `title`.
+    mutating func issue(_ value: JSONValue?, required: Bool) -> IssueReference? {
         switch value {
-        case nil, .null?: return nil
+        case nil, .null?:
+            if required { fail("issue", "is required for this key (with id, shortId and title)") }
+            return nil
         case .object(let members)?:
             var nested = FieldReader(path: field("issue"))
-            let id = nested.requiredString(members, "id")
+            nested.refuseUnknown(
+                members,
+                known: ["id", "shortId", "title", "url", "level", "culprit", "environment"],
+                of: "an issue"
+            )
+            let id = nested.requiredIdentifier(members, "id")
             let url = nested.optionalString(members, "url")
             if let url, let problem = AddressValidator.urlProblem(url) { nested.fail("url", problem) }
+            let shortId =
+                required ? nested.requiredString(members, "shortId") : nested.optionalString(members, "shortId")
+            let title = required ? nested.requiredString(members, "title") : nested.optionalString(members, "title")
             let issue = IssueReference(
                 id: id ?? "",
-                shortId: nested.optionalString(members, "shortId"),
-                title: nested.optionalString(members, "title"),
+                shortId: shortId,
+                title: title,
                 url: url,
                 level: nested.optionalString(members, "level"),
                 culprit: nested.optionalString(members, "culprit"),
@@ -357,7 +415,9 @@ struct FieldReader {
         }
     }
 
-    mutating func recipients(_ value: JSONValue?) -> [RecipientSpec] {
+    /// `recipients`: each exactly one of `{"user"}`, `{"team"}` or `{"channel", "address", "notifier"?}`; a
+    /// notifier must be configured and of the recipient's channel.
+    mutating func recipients(_ value: JSONValue?, notifiers: [Int: Channel]?) -> [RecipientSpec] {
         switch value {
         case nil, .null?: return []
         case .array(let elements)?:
@@ -373,38 +433,61 @@ struct FieldReader {
                     continue
                 }
                 var nested = FieldReader(path: field(name))
-                if members["user"] != nil {
-                    if let user = nested.requiredString(members, "user") { result.append(.user(user)) }
+                let forms = ["user", "team", "address"].filter { members[$0] != nil }
+                if forms.count > 1 {
+                    nested.fail(
+                        forms[1],
+                        "cannot be combined with \"\(forms[0])\": a recipient is one user, one team or one address"
+                    )
+                } else if members["user"] != nil {
+                    nested.refuseUnknown(members, known: ["user"], of: "a user recipient")
+                    if let user = nested.requiredIdentifier(members, "user") { result.append(.user(user)) }
                 } else if members["team"] != nil {
-                    if let team = nested.requiredString(members, "team") { result.append(.team(team)) }
+                    nested.refuseUnknown(members, known: ["team"], of: "a team recipient")
+                    if let team = nested.requiredIdentifier(members, "team") { result.append(.team(team)) }
                 } else {
+                    nested.refuseUnknown(
+                        members,
+                        known: ["channel", "address", "notifier"],
+                        of: "an address recipient"
+                    )
                     let channelName = nested.requiredString(members, "channel")
                     let address = nested.requiredString(members, "address")
+                    let channel = channelName.flatMap(Channel.init(rawValue:))
+                    if let channelName, channel == nil {
+                        let names = Channel.allCases.map(\.rawValue).joined(separator: ", ")
+                        nested.fail("channel", "\(Printable.quoted(channelName)) is not a channel (\(names))")
+                    }
                     var notifier: Int?
                     switch members["notifier"] {
                     case nil, .null?: break
                     case .number(let number)? where number.rounded() == number && number > 0 && number < 1e9:
-                        notifier = Int(number)
-                    case _?: nested.fail("notifier", "must be a positive integer notifier id")
-                    }
-                    if let channelName {
-                        if let channel = Channel(rawValue: channelName) {
-                            if let address {
-                                if let problem = AddressValidator.problem(with: address, on: channel) {
-                                    nested.fail("address", problem)
+                        let id = Int(number)
+                        if let notifiers, let channel {
+                            if let configured = notifiers[id] {
+                                if configured != channel {
+                                    nested.fail(
+                                        "notifier",
+                                        "notifier \(id) is a \(configured.rawValue) notifier, not \(channel.rawValue)"
+                                    )
                                 } else {
-                                    result.append(.address(channel: channel, address: address, notifier: notifier))
+                                    notifier = id
                                 }
+                            } else {
+                                nested.fail("notifier", "no notifier \(id) is configured")
                             }
                         } else {
-                            let names = Channel.allCases.map(\.rawValue).joined(separator: ", ")
-                            nested.fail("channel", "\"\(channelName)\" is not a channel (\(names))")
+                            notifier = id
+                        }
+                    case _?: nested.fail("notifier", "must be a positive integer notifier id")
+                    }
+                    if let channel, let address {
+                        if let problem = AddressValidator.problem(with: address, on: channel) {
+                            nested.fail("address", problem)
+                        } else if !nested.hasProblem(at: "notifier") {
+                            result.append(.address(channel: channel, address: address, notifier: notifier))
                         }
                     }
-                }
-                for extra in members.keys.sorted()
-                where !["user", "team", "channel", "address", "notifier"].contains(extra) {
-                    nested.fail(extra, "is not a field of a recipient")
                 }
                 problems.append(contentsOf: nested.problems)
             }

@@ -5,9 +5,11 @@ public struct FieldError: Error, Sendable, Hashable, Codable, CustomStringConver
     /// A human-readable reason.
     public var message: String
 
+    /// Creates a field error; control characters in either part are escaped (`\u0000`, `\r`), so that a
+    /// refusal is always one printable line whatever the input held.
     public init(field: String, message: String) {
-        self.field = field
-        self.message = message
+        self.field = Printable.escaped(field)
+        self.message = Printable.escaped(message)
     }
 
     public var description: String { "\(field): \(message)" }

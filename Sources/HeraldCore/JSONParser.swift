@@ -6,12 +6,78 @@ import Foundation
 /// Foundation objects) and for hostile input: nesting deeper than `maxDepth` and invalid UTF-8 are errors,
 /// never crashes.
 public struct JSONParser {
-    /// Why a document was refused, with the byte offset.
+    /// Why a document was refused: what went wrong, at which byte, and under which keys and indexes.
     public struct Failure: Error, Sendable, Hashable, CustomStringConvertible {
+        /// The kind of problem, so that callers can word it for their users.
+        public enum Kind: Sendable, Hashable {
+            /// Not JSON at all (RFC 8259 grammar).
+            case syntax
+            /// An object repeats a member name (refused per I-JSON, RFC 7493 §2.3).
+            case duplicateKey
+            /// An object holds two member names that are different scalar sequences but canonically
+            /// equivalent Unicode (`"é"` and `"e\u0301"`), which Herald cannot keep apart.
+            case equivalentKeys
+            /// A string is not valid UTF-8 (RFC 8259 §8.1).
+            case invalidUTF8
+            /// A number too large for a double (I-JSON, RFC 7493 §2.2).
+            case numberOutOfRange
+            /// Nesting deeper than `maxDepth`.
+            case tooDeep
+        }
+
+        /// One step of the path to the failing value.
+        public enum PathElement: Sendable, Hashable {
+            case key(String)
+            case index(Int)
+        }
+
+        public var kind: Kind
         public var message: String
         public var offset: Int
+        /// The keys and indexes leading to the failing value, outermost first.
+        public var path: [PathElement]
+
+        public init(kind: Kind = .syntax, message: String, offset: Int, path: [PathElement] = []) {
+            self.kind = kind
+            self.message = message
+            self.offset = offset
+            self.path = path
+        }
 
         public var description: String { "\(message) at byte \(offset)" }
+
+        /// The validation code of a document refused for this failure.
+        public var code: String { "INVALID_JSON" }
+
+        /// The reason, worded for a field error (one printable line).
+        public var reason: String {
+            switch kind {
+            case .syntax: "is not valid JSON (\(message) at byte \(offset))"
+            case .duplicateKey: "\(message) at byte \(offset): object keys must be unique (I-JSON, RFC 7493)"
+            case .equivalentKeys: "\(message) at byte \(offset)"
+            case .invalidUTF8: "is not valid UTF-8 (at byte \(offset))"
+            case .numberOutOfRange: "is a number out of range (at byte \(offset))"
+            case .tooDeep: "nests deeper than \(JSONParser.maxDepth) levels (at byte \(offset))"
+            }
+        }
+
+        /// `root` followed by the path, e.g. `body.data.ageDays` or `line 3.recipients[0]`.
+        public func fieldPath(under root: String) -> String {
+            var text = root
+            for element in path {
+                switch element {
+                case .key(let key): text += (text.isEmpty ? "" : ".") + Printable.escaped(key)
+                case .index(let index): text += "[\(index)]"
+                }
+            }
+            return text
+        }
+
+        func within(_ element: PathElement) -> Failure {
+            var copy = self
+            copy.path.insert(element, at: 0)
+            return copy
+        }
     }
 
     /// The deepest nesting of arrays and objects accepted.
@@ -19,8 +85,12 @@ public struct JSONParser {
 
     /// Parses one JSON document (surrounding whitespace allowed).
     public static func parse(_ data: Data) throws(Failure) -> JSONValue {
-        let bytes = [UInt8](data)
-        return try bytes.withUnsafeBufferPointer { buffer throws(Failure) -> JSONValue in
+        try parse(bytes: [UInt8](data))
+    }
+
+    /// Parses one JSON document held in `bytes`.
+    public static func parse(bytes: [UInt8]) throws(Failure) -> JSONValue {
+        try bytes.withUnsafeBufferPointer { buffer throws(Failure) -> JSONValue in
             var parser = Parser(bytes: buffer)
             parser.skipWhitespace()
             let value = try parser.parseValue(depth: 0)
@@ -30,13 +100,50 @@ public struct JSONParser {
         }
     }
 
+    /// A key written as its scalars, `"e\u0301"`, so that two equivalent spellings read differently.
+    static func scalarNotation(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            if scalar.value >= 0x20, scalar.value < 0x7F {
+                result.unicodeScalars.append(scalar)
+            } else {
+                let hex = String(scalar.value, radix: 16)
+                result += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+            }
+        }
+        return result + "\""
+    }
+
+    @inline(__always)
+    static func appendUTF8(_ scalar: Unicode.Scalar, to bytes: inout [UInt8]) {
+        let value = scalar.value
+        switch value {
+        case 0..<0x80:
+            bytes.append(UInt8(value))
+        case 0x80..<0x800:
+            bytes.append(UInt8(0xC0 | (value >> 6)))
+            bytes.append(UInt8(0x80 | (value & 0x3F)))
+        case 0x800..<0x10000:
+            bytes.append(UInt8(0xE0 | (value >> 12)))
+            bytes.append(UInt8(0x80 | ((value >> 6) & 0x3F)))
+            bytes.append(UInt8(0x80 | (value & 0x3F)))
+        default:
+            bytes.append(UInt8(0xF0 | (value >> 18)))
+            bytes.append(UInt8(0x80 | ((value >> 12) & 0x3F)))
+            bytes.append(UInt8(0x80 | ((value >> 6) & 0x3F)))
+            bytes.append(UInt8(0x80 | (value & 0x3F)))
+        }
+    }
+
     private struct Parser {
         let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
 
         init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
-        func failure(_ message: String) -> Failure { Failure(message: message, offset: index) }
+        func failure(_ message: String, _ kind: Failure.Kind = .syntax) -> Failure {
+            Failure(kind: kind, message: message, offset: index)
+        }
 
         mutating func skipWhitespace() {
             while index < bytes.count {
@@ -72,7 +179,9 @@ public struct JSONParser {
         }
 
         mutating func parseObject(depth: Int) throws(Failure) -> JSONValue {
-            guard depth <= JSONParser.maxDepth else { throw failure("nesting deeper than \(JSONParser.maxDepth)") }
+            guard depth <= JSONParser.maxDepth else {
+                throw failure("nesting deeper than \(JSONParser.maxDepth)", .tooDeep)
+            }
             index += 1
             var members: [String: JSONValue] = [:]
             skipWhitespace()
@@ -88,8 +197,31 @@ public struct JSONParser {
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw failure("expected ':'") }
                 index += 1
                 skipWhitespace()
-                let value = try parseValue(depth: depth)
-                guard members.updateValue(value, forKey: key) == nil else { throw failure("duplicate key \"\(key)\"") }
+                let keyOffset = index
+                let value: JSONValue
+                do {
+                    value = try parseValue(depth: depth)
+                } catch {
+                    throw error.within(.key(key))
+                }
+                if members.updateValue(value, forKey: key) != nil {
+                    // `String` equality is canonical equivalence; keys are compared as scalar sequences.
+                    let stored = members.keys[members.index(forKey: key)!]
+                    if stored.utf8.elementsEqual(key.utf8) {
+                        throw Failure(
+                            kind: .duplicateKey,
+                            message: "duplicate key \(Printable.quoted(key))",
+                            offset: keyOffset
+                        )
+                    }
+                    throw Failure(
+                        kind: .equivalentKeys,
+                        message:
+                            "keys \(JSONParser.scalarNotation(stored)) and \(JSONParser.scalarNotation(key)) are "
+                            + "different but canonically equivalent Unicode, which Herald cannot keep apart",
+                        offset: keyOffset
+                    )
+                }
                 skipWhitespace()
                 guard index < bytes.count else { throw failure("unexpected end of input") }
                 if bytes[index] == UInt8(ascii: ",") {
@@ -103,7 +235,9 @@ public struct JSONParser {
         }
 
         mutating func parseArray(depth: Int) throws(Failure) -> JSONValue {
-            guard depth <= JSONParser.maxDepth else { throw failure("nesting deeper than \(JSONParser.maxDepth)") }
+            guard depth <= JSONParser.maxDepth else {
+                throw failure("nesting deeper than \(JSONParser.maxDepth)", .tooDeep)
+            }
             index += 1
             var elements: [JSONValue] = []
             skipWhitespace()
@@ -113,7 +247,11 @@ public struct JSONParser {
             }
             while true {
                 skipWhitespace()
-                elements.append(try parseValue(depth: depth))
+                do {
+                    elements.append(try parseValue(depth: depth))
+                } catch {
+                    throw error.within(.index(elements.count))
+                }
                 skipWhitespace()
                 guard index < bytes.count else { throw failure("unexpected end of input") }
                 if bytes[index] == UInt8(ascii: ",") {
@@ -153,7 +291,10 @@ public struct JSONParser {
                 guard index > digits else { throw failure("invalid number") }
             }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-            guard let value = Double(text), value.isFinite else { throw failure("number out of range") }
+            guard let value = Double(text), value.isFinite else {
+                index = start
+                throw failure("number out of range", .numberOutOfRange)
+            }
             return value
         }
 
@@ -167,7 +308,7 @@ public struct JSONParser {
                     let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                     index += 1
                     guard let text = String(validating: slice, as: UTF8.self) else {
-                        throw failure("invalid UTF-8 in a string")
+                        throw failure("invalid UTF-8 in a string", .invalidUTF8)
                     }
                     return text
                 }
@@ -182,7 +323,7 @@ public struct JSONParser {
                 case UInt8(ascii: "\""):
                     index += 1
                     guard let text = String(validating: scalars, as: UTF8.self) else {
-                        throw failure("invalid UTF-8 in a string")
+                        throw failure("invalid UTF-8 in a string", .invalidUTF8)
                     }
                     return text
                 case UInt8(ascii: "\\"):
@@ -213,7 +354,7 @@ public struct JSONParser {
                             throw failure("unpaired surrogate")
                         }
                         guard let scalar = Unicode.Scalar(code) else { throw failure("invalid escape") }
-                        scalars.append(contentsOf: Array(String(Character(scalar)).utf8))
+                        JSONParser.appendUTF8(scalar, to: &scalars)
                     default: throw failure("invalid escape")
                     }
                 default:
@@ -274,7 +415,7 @@ extension JSONValue {
             output.append(UInt8(ascii: "]"))
         case .object(let members):
             output.append(UInt8(ascii: "{"))
-            for (offset, key) in members.keys.sorted().enumerated() {
+            for (offset, key) in members.keys.sorted(by: Printable.byteOrder).enumerated() {
                 if offset > 0 { output.append(UInt8(ascii: ",")) }
                 JSONValue.writeString(key, into: &output)
                 output.append(UInt8(ascii: ":"))

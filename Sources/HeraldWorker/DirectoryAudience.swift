@@ -49,11 +49,14 @@ public final class DirectoryAudience: AudienceResolver {
 
     public func resolve(_ event: Event, entry: CatalogEntry) -> AudienceResolution {
         state.withLock { state in
-            // Subscriptions first: a newly assigned user is subscribed before the audience is decided.
+            // SPEC §5.3: new subscriptions count for this event's audience (the new assignee hears why they
+            // follow the issue), removals only after it, so a previous assignee hears of the reassignment.
             let changes = ImplicitSubscriptions.changes(for: event, in: state.snapshot)
-            state.snapshot.apply(changes)
+            let (additions, removals) = ImplicitSubscriptions.split(changes)
+            state.snapshot.apply(additions)
             let snapshot = state.snapshot
             let plan = participants.plan(for: event, entry: entry, directory: snapshot)
+            state.snapshot.apply(removals)
             let project = snapshot.organization(reference: event.organization).flatMap { organization in
                 event.project.flatMap { snapshot.project(reference: $0, organization: organization.id) }
             }

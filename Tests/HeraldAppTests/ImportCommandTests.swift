@@ -125,8 +125,8 @@ struct ImportCommandTests {
     @Test func enqueueRefusesABadBatchAndStoresNothing() async throws {
         let workspace = try Workspace()
         let batch = """
-            {"id":"ok-1","key":"resolved","organization":"acme"}
-            {"id":"bad-1","key":"resolved","organization":"acme","recipients":[{"channel":"email","address":"a@b.c\\r\\nBcc: x@y.z"}]}
+            {"id":"ok-1","key":"resolved","organization":"acme","issue":{"id":"1","shortId":"A-1","title":"T"}}
+            {"id":"bad-1","key":"resolved","organization":"acme","issue":{"id":"1","shortId":"A-1","title":"T"},"recipients":[{"channel":"email","address":"a@b.c\\r\\nBcc: x@y.z"}]}
             """
         #expect(
             await Commands.enqueue(
@@ -140,7 +140,8 @@ struct ImportCommandTests {
         #expect(try await store.eventRecord(id: "ok-1") == nil)
         try await store.close()
         // The same command with a valid batch stores both, and a replay is recognised as duplicates.
-        let good = "{\"id\":\"ok-1\",\"key\":\"resolved\",\"organization\":\"acme\"}\n"
+        let good =
+            "{\"id\":\"ok-1\",\"key\":\"resolved\",\"organization\":\"acme\",\"issue\":{\"id\":\"1\",\"shortId\":\"A-1\",\"title\":\"T\"}}\n"
         let path = try workspace.write("g.jsonl", good)
         #expect(await Commands.enqueue(configPath: workspace.configPath, input: path, stream: false) == 0)
         #expect(await Commands.enqueue(configPath: workspace.configPath, input: path, stream: false) == 0)

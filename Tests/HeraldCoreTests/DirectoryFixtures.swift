@@ -41,7 +41,8 @@ enum Fixture {
         `fallthrough`: FallthroughChoice = .activeMembers,
         ownership: [String] = [],
         subscriptions: [IssueSubscription] = [],
-        preferences: [PreferenceRow] = []
+        preferences: [PreferenceRow] = [],
+        teamMembers: [String]? = nil
     ) -> DirectorySnapshot {
         DirectorySnapshot(
             organizations: [Organization(id: "acme", slug: "acme-slug", name: "Acme")],
@@ -51,7 +52,7 @@ enum Fixture {
                     id: "t1",
                     organization: "acme",
                     slug: "backend-team",
-                    members: users.map(\.id),
+                    members: teamMembers ?? users.map(\.id),
                     slackChannel: teamSlack
                 )
             ] + extraTeams,

@@ -55,7 +55,9 @@ struct EventIntakeTests {
     }
 
     @Test func generatesIdsAndDefaultsOccurredAtToIntakeTime() throws {
-        let event = try #require(try parse(#"{"key":"resolved","organization":"acme"}"#).first)
+        let event = try #require(
+            try parse(#"{"key":"resolved","organization":"acme","issue":{"id":"1","shortId":"A-1","title":"T"}}"#).first
+        )
         #expect(event.event.id.hasPrefix("evt_"))
         #expect(event.event.id.count == 30)
         #expect(event.event.occurredAt == now)
@@ -63,19 +65,29 @@ struct EventIntakeTests {
     }
 
     @Test func canonicalBodyIgnoresKeyOrderAndWhitespace() throws {
-        let first = try parse(#"{"key":"resolved","organization":"acme","id":"a"}"#)[0].canonicalBody
-        let second = try parse(#"{ "organization" : "acme", "id":"a",  "key":"resolved" }"#)[0].canonicalBody
+        let first = try parse(
+            #"{"key":"resolved","organization":"acme","id":"a","issue":{"id":"1","shortId":"A-1","title":"T"}}"#
+        )[0].canonicalBody
+        let second = try parse(
+            #"{ "organization" : "acme", "id":"a", "issue":{"id":"1", "shortId":"A-1", "title":"T"}, "key":"resolved" }"#
+        )[0].canonicalBody
         #expect(first == second)
     }
 
     @Test func readsArraysEventsEnvelopesAndJSONLines() throws {
         #expect(
-            try parse(#"[{"key":"resolved","organization":"a"},{"key":"unresolved","organization":"a"}]"#).count == 2
+            try parse(
+                #"[{"key":"resolved","organization":"a","issue":{"id":"1","shortId":"A-1","title":"T"}},{"key":"unresolved","organization":"a","issue":{"id":"1","shortId":"A-1","title":"T"}}]"#
+            ).count == 2
         )
-        #expect(try parse(#"{"events":[{"key":"resolved","organization":"a"}]}"#).count == 1)
         #expect(
             try parse(
-                "{\"key\":\"resolved\",\"organization\":\"a\"}\n\n{\"key\":\"archived\",\"organization\":\"a\"}\r\n"
+                #"{"events":[{"key":"resolved","organization":"a","issue":{"id":"1","shortId":"A-1","title":"T"}}]}"#
+            ).count == 1
+        )
+        #expect(
+            try parse(
+                "{\"key\":\"resolved\",\"organization\":\"a\",\"issue\":{\"id\":\"1\",\"shortId\":\"A-1\",\"title\":\"T\"}}\n\n{\"key\":\"archived\",\"organization\":\"a\",\"issue\":{\"id\":\"1\",\"shortId\":\"A-1\",\"title\":\"T\"}}\r\n"
             )
             .count == 2
         )
@@ -133,7 +145,7 @@ struct EventIntakeTests {
     @Test func batchIsAllOrNothingAndListsEveryInvalidIndex() throws {
         let error = try #require(
             failure(
-                #"[{"key":"resolved","organization":"a"},{"key":"nope","organization":"a"},{"key":"resolved"}]"#
+                #"[{"key":"resolved","organization":"a","issue":{"id":"1","shortId":"A-1","title":"T"}},{"key":"nope","organization":"a"},{"key":"resolved","issue":{"id":"1","shortId":"A-1","title":"T"}}]"#
             )
         )
         #expect(error.details.map(\.field) == ["events[1].key", "events[2].organization"])

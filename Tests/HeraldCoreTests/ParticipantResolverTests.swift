@@ -77,18 +77,19 @@ struct AlertParticipantTests {
         #expect(plan.suppressions.isEmpty)
     }
 
-    @Test("a team owner without Slack channel is expanded, never emailed")
+    @Test("a team owner without Slack channel is expanded into its members, on email too")
     func teamOwner() {
         let users = [F.user("ann"), F.user("cat")]
         let snapshot = F.snapshot(
             users: users,
             extraTeams: [Team(id: "t2", organization: "acme", slug: "billing", members: ["cat"])],
+            projectTeams: ["t1", "t2"],
             ownership: ["path:src/** #billing"]
         )
         let plan = F.plan(F.event("issue_alert", data: ["paths": .strings(["src/a.py"])]), snapshot)
         #expect(plan.userIds(on: .slack) == ["cat"])
-        #expect(plan.userIds(on: .email).isEmpty)
-        #expect(plan.reasons(for: "team:t2") == [SuppressionReason.teamNoEmail])
+        #expect(plan.userIds(on: .email) == ["cat"])
+        #expect(plan.suppressions.isEmpty)
     }
 
     @Test("the issue's assignee is added to owners, from data or from an assigned subscription")
@@ -127,9 +128,12 @@ struct AlertParticipantTests {
         #expect(F.plan(target("member", "ann"), snapshot).userIds == ["ann"])
         #expect(F.plan(target("member", "zed"), snapshot).targets.isEmpty)
         let team = F.plan(target("team", "t1"), snapshot)
-        #expect(team.targets.map(\.id) == ["t1"])
-        #expect(team.targets.first?.address == "C0000000100")
-        #expect(team.targets.first?.reason == .alertTarget)
+        let teamTargets = team.targets.filter { $0.kind == .team }
+        #expect(teamTargets.map(\.id) == ["t1"])
+        #expect(teamTargets.first?.address == "C0000000100")
+        #expect(team.targets.allSatisfy { $0.reason == .alertTarget })
+        // On email the team stands for its members (SPEC §6.4).
+        #expect(team.userIds(on: .email) == ["ann", "bob"])
         #expect(F.plan(target("team", "t9"), snapshot).targets.isEmpty)
     }
 
@@ -252,7 +256,7 @@ struct WorkflowParticipantTests {
         let event = F.event("assigned", data: ["assignee": .object(["id": .string("t1"), "type": .string("team")])])
         let plan = F.plan(event, snapshot)
         #expect(
-            plan.targets == [
+            plan.targets.filter { $0.kind == .team } == [
                 AudienceTarget(
                     kind: .team,
                     id: "t1",
@@ -263,11 +267,9 @@ struct WorkflowParticipantTests {
                 )
             ]
         )
-        #expect(
-            plan.suppressions == [
-                Suppression(eventId: "evt1", recipient: "team:t1", channel: .email, reason: "team_no_email")
-            ]
-        )
+        #expect(plan.userIds(on: .email) == ["u1", "u2"])
+        #expect(plan.targets(on: .email).allSatisfy { $0.reason == .assigned })
+        #expect(plan.suppressions.isEmpty)
     }
 
     @Test("a team assignee without Slack channel is expanded into its members on Slack")
@@ -276,7 +278,7 @@ struct WorkflowParticipantTests {
         let event = F.event("assigned", data: ["assignee": .object(["id": .string("t1"), "type": .string("team")])])
         let plan = F.plan(event, snapshot)
         #expect(plan.userIds(on: .slack) == ["u1"])
-        #expect(plan.userIds(on: .email).isEmpty)
+        #expect(plan.userIds(on: .email) == ["u1", "u2"])
         #expect(plan.reasons(for: "user:u2") == ["no_address:slack"])
     }
 

@@ -218,7 +218,7 @@ struct DirectoryFanOutTests {
     @Test func reimportChangesTheAudienceOfTheRunningStage() async throws {
         let fixture = try await Fixture()
         let first = try await fixture.run(
-            #"{"key":"resolved","organization":"acme","project":"backend","issue":{"id":"9005","shortId":"BACKEND-5E"}}"#
+            #"{"key":"resolved","organization":"acme","project":"backend","issue":{"id":"9005","shortId":"BACKEND-5E","title":"Fixed"}}"#
         )
         #expect(Self.targets(first).contains("user:u1/slack"))
         let update = """
@@ -229,7 +229,7 @@ struct DirectoryFanOutTests {
         let document = try DirectoryDocument.parse(Data(update.utf8), catalog: Catalog(), existing: existing)
         try await fixture.store.importDirectory(document, now: fixture.clock.now())
         let second = try await fixture.run(
-            #"{"key":"resolved","organization":"acme","project":"backend","issue":{"id":"9006","shortId":"BACKEND-6F"}}"#
+            #"{"key":"resolved","organization":"acme","project":"backend","issue":{"id":"9006","shortId":"BACKEND-6F","title":"Fixed"}}"#
         )
         #expect(!Self.targets(second).contains { $0.hasPrefix("user:u1/") })
         #expect(Self.suppressed(second).contains { $0.hasPrefix("user:u1/") && $0.hasSuffix("preference:never") })
@@ -252,7 +252,7 @@ struct DirectoryFanOutTests {
         let document = try DirectoryDocument.parse(Data(update.utf8), catalog: Catalog(), existing: existing)
         try await fixture.store.importDirectory(document, now: fixture.clock.now())
         let record = try await fixture.run(
-            #"{"key":"resolved","organization":"acme","project":"backend","issue":{"id":"9007","shortId":"BACKEND-7G"}}"#
+            #"{"key":"resolved","organization":"acme","project":"backend","issue":{"id":"9007","shortId":"BACKEND-7G","title":"Fixed"}}"#
         )
         let emails = record.deliveries.filter { $0.channel == .email }
         #expect(!emails.isEmpty)

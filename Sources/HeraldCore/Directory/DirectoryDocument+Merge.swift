@@ -26,22 +26,13 @@ extension DirectoryDocument {
     public static func parse(
         _ data: Data,
         catalog: Catalog,
-        existing: DirectoryDocument
+        existing: DirectoryDocument,
+        notifiers: [Int: Channel]? = nil
     ) throws(ValidationFailure)
         -> DirectoryDocument
     {
-        let document: DirectoryDocument
-        do {
-            document = try JSONDecoder().decode(DirectoryDocument.self, from: data)
-        } catch let error as DecodingError {
-            throw ValidationFailure(code: "VALIDATION_FAILED", details: [FieldError(decodingError: error)])
-        } catch {
-            throw ValidationFailure(
-                code: "VALIDATION_FAILED",
-                details: [FieldError(field: "body", message: "is not valid JSON")]
-            )
-        }
-        let problems = document.merged(over: existing).validate(catalog: catalog)
+        let document = try decodeStrictly(data)
+        let problems = document.merged(over: existing).validate(catalog: catalog, notifiers: notifiers)
         guard problems.isEmpty else { throw ValidationFailure(code: "VALIDATION_FAILED", details: problems) }
         return document
     }

@@ -9,22 +9,35 @@ extension DirectoryDocument {
     /// rule syntax and owners; routes (target for the channel, known keys, level, duplicate ids); project
     /// settings ranges; subscription and preference rows (exactly one owner, known scope ids, known subject,
     /// values valid for the subject's type, personal channels, duplicates).
-    public func validate(catalog: Catalog) -> [FieldError] {
+    ///
+    /// `notifiers` (the configured notifiers by id with their channel) makes route notifiers and the
+    /// project's `emailNotifier`/`smsNotifier` be checked to exist and be of the right channel.
+    public func validate(catalog: Catalog, notifiers: [Int: Channel]? = nil) -> [FieldError] {
         var problems: [FieldError] = []
         func problem(_ field: String, _ message: String) { problems.append(FieldError(field: field, message: message)) }
+        func checkNotifier(_ id: Int?, channel: Channel, _ field: String) {
+            guard let id, let notifiers else { return }
+            guard let configured = notifiers[id] else { return problem(field, "no notifier \(id) is configured") }
+            if configured != channel {
+                problem(field, "notifier \(id) is a \(configured.rawValue) notifier, not \(channel.rawValue)")
+            }
+        }
+        func checkIdentifier(_ value: String, _ field: String) {
+            if let reason = Identifier.problem(value) { problem(field, reason) }
+        }
 
         // Organizations.
         var organizationIds: Set<String> = []
         var organizationSlugs: Set<String> = []
         for (index, organization) in organizations.enumerated() {
             let path = "organizations[\(index)]"
-            if organization.id.isEmpty {
-                problem("\(path).id", "must not be empty")
+            if let reason = Identifier.problem(organization.id) {
+                problem("\(path).id", reason)
             } else if !organizationIds.insert(organization.id).inserted {
                 problem("\(path).id", "duplicates organization id \"\(organization.id)\"")
             }
-            if organization.slug.isEmpty {
-                problem("\(path).slug", "must not be empty")
+            if let reason = Identifier.problem(organization.slug) {
+                problem("\(path).slug", reason)
             } else if !organizationSlugs.insert(organization.slug).inserted {
                 problem("\(path).slug", "duplicates organization slug \"\(organization.slug)\"")
             }
@@ -40,8 +53,8 @@ extension DirectoryDocument {
         var emails: Set<String> = []
         for (index, user) in users.enumerated() {
             let path = "users[\(index)]"
-            if user.id.isEmpty {
-                problem("\(path).id", "must not be empty")
+            if let reason = Identifier.problem(user.id) {
+                problem("\(path).id", reason)
             } else if usersById[user.id] != nil {
                 problem("\(path).id", "duplicates user id \"\(user.id)\"")
             } else {
@@ -77,8 +90,8 @@ extension DirectoryDocument {
             path: String,
             in known: inout [String: Record]
         ) {
-            if id.isEmpty {
-                problem("\(path).id", "must not be empty")
+            if let reason = Identifier.problem(id) {
+                problem("\(path).id", reason)
             } else if known[id] != nil {
                 problem("\(path).id", "duplicates \(kind) id \"\(id)\"")
             } else {
@@ -87,8 +100,8 @@ extension DirectoryDocument {
         }
         /// Reports an empty slug or one another record of the organization already uses.
         func checkSlug(_ slug: String, organization: String, kind: String, path: String, in seen: inout Set<String>) {
-            if slug.isEmpty {
-                problem("\(path).slug", "must not be empty")
+            if let reason = Identifier.problem(slug) {
+                problem("\(path).slug", reason)
             } else if !seen.insert("\(organization)\u{0}\(slug)").inserted {
                 problem("\(path).slug", "duplicates the slug of another \(kind) of the organization")
             }
@@ -171,14 +184,15 @@ extension DirectoryDocument {
             var routeIds: Set<String> = []
             for (routeIndex, route) in project.routes.enumerated() {
                 let routePath = "\(path).routes[\(routeIndex)]"
-                if route.id.isEmpty {
-                    problem("\(routePath).id", "must not be empty")
+                if let reason = Identifier.problem(route.id) {
+                    problem("\(routePath).id", reason)
                 } else if !routeIds.insert(route.id).inserted {
                     problem("\(routePath).id", "duplicates route id \"\(route.id)\"")
                 }
                 if let reason = AddressValidator.problem(with: route.target, on: route.channel) {
                     problem("\(routePath).target", reason)
                 }
+                checkNotifier(route.notifier, channel: route.channel, "\(routePath).notifier")
                 for (keyIndex, key) in (route.filter.keys ?? []).enumerated() where catalog.entry(for: key) == nil {
                     problem("\(routePath).filter.keys[\(keyIndex)]", "unknown event key \"\(key)\"")
                 }
@@ -190,6 +204,8 @@ extension DirectoryDocument {
                 }
             }
             let settings = project.settings
+            checkNotifier(settings.emailNotifier, channel: .email, "\(path).settings.emailNotifier")
+            checkNotifier(settings.smsNotifier, channel: .sms, "\(path).settings.smsNotifier")
             if !ProjectNotificationSettings.otpCodeLengthRange.contains(settings.otpCodeLength) {
                 problem("\(path).settings.otpCodeLength", "must be between 4 and 10")
             }
@@ -203,7 +219,7 @@ extension DirectoryDocument {
         var subscriptionKeys: Set<String> = []
         for (index, subscription) in subscriptions.enumerated() {
             let path = "subscriptions[\(index)]"
-            if subscription.issue.isEmpty { problem("\(path).issue", "must not be empty") }
+            checkIdentifier(subscription.issue, "\(path).issue")
             if knownProject(subscription.project) == nil {
                 problem("\(path).project", "unknown project \"\(subscription.project)\"")
             }

@@ -42,21 +42,34 @@ public struct DirectoryDocument: Sendable, Hashable, Codable {
     }
 
     /// Decodes and validates an import file; any problem refuses the whole file, naming each field.
-    public static func parse(_ data: Data, catalog: Catalog) throws(ValidationFailure) -> DirectoryDocument {
-        let document: DirectoryDocument
+    public static func parse(
+        _ data: Data,
+        catalog: Catalog,
+        notifiers: [Int: Channel]? = nil
+    ) throws(ValidationFailure) -> DirectoryDocument {
+        let document = try decodeStrictly(data)
+        let problems = document.validate(catalog: catalog, notifiers: notifiers)
+        guard problems.isEmpty else { throw ValidationFailure(code: "VALIDATION_FAILED", details: problems) }
+        return document
+    }
+}
+
+extension DirectoryDocument {
+    /// Parses and shape-checks an import file (SPEC §3.1, §5.2) and decodes it; nothing is validated
+    /// against other records yet.
+    public static func decodeStrictly(_ data: Data) throws(ValidationFailure) -> DirectoryDocument {
+        let problems = DirectoryShapes.check([UInt8](data), against: DirectoryShapes.document)
+        guard problems.isEmpty else { throw ValidationFailure(code: "VALIDATION_FAILED", details: problems) }
         do {
-            document = try JSONDecoder().decode(DirectoryDocument.self, from: data)
+            return try JSONDecoder().decode(DirectoryDocument.self, from: data)
         } catch let error as DecodingError {
             throw ValidationFailure(code: "VALIDATION_FAILED", details: [FieldError(decodingError: error)])
         } catch {
             throw ValidationFailure(
                 code: "VALIDATION_FAILED",
-                details: [FieldError(field: "body", message: "is not valid JSON")]
+                details: [FieldError(field: "body", message: "could not be decoded")]
             )
         }
-        let problems = document.validate(catalog: catalog)
-        guard problems.isEmpty else { throw ValidationFailure(code: "VALIDATION_FAILED", details: problems) }
-        return document
     }
 }
 

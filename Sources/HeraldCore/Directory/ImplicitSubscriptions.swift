@@ -99,6 +99,19 @@ public enum ImplicitSubscriptions {
         }
     }
 
+    /// `changes` as the subscriptions to apply before an event's audience is computed and the removals to
+    /// apply after it (SPEC §5.3: the previous assignee still hears of the reassignment).
+    public static func split(
+        _ changes: [SubscriptionChange]
+    ) -> (additions: [SubscriptionChange], removals: [SubscriptionChange]) {
+        var additions: [SubscriptionChange] = []
+        var removals: [SubscriptionChange] = []
+        for change in changes {
+            if case .remove = change { removals.append(change) } else { additions.append(change) }
+        }
+        return (additions, removals)
+    }
+
     /// `rows` with `changes` applied: removals delete the subscriber's row of that issue, subscriptions append.
     public static func applying(_ changes: [SubscriptionChange], to rows: [IssueSubscription]) -> [IssueSubscription] {
         var result = rows

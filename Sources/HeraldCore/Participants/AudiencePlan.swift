@@ -12,8 +12,12 @@ public enum SuppressionReason {
     public static let unsubscribed = "unsubscribed"
     /// The recipient was cut by the fallthrough limit before preferences.
     public static let fallthroughLimit = "fallthrough_limit"
-    /// A team on email: teams never receive email.
-    public static let teamNoEmail = "team_no_email"
+    /// An alert target, owner or fallthrough candidate who is on none of the project's teams (SPEC §6.3).
+    public static let notProjectMember = "not_project_member"
+    /// An alert target, owner or fallthrough candidate on the project's teams whose account is not active.
+    public static let inactiveMember = "inactive_member"
+    /// A team chosen as an alert target or owner that has no access to the project.
+    public static let notProjectTeam = "not_project_team"
     /// An explicit recipient the directory does not know (in the event's organization).
     public static let unknownRecipient = "unknown_recipient"
 

@@ -12,7 +12,11 @@
 /// - Webhook has no personal address and is skipped silently; PagerDuty is never personal.
 /// - Teams holding an active subscription to the issue are workflow candidates too (a team assignee's
 ///   subscription keeps the team informed); a team is notified on the channels its own rows enable.
-/// - A team's email is recorded as `team_no_email` and is not expanded into its members.
+/// - Teams never receive email: on email a team always stands for its members, who pass through their own
+///   preferences, actor exclusion and de-duplication (a team's own email row is meaningless and ignored).
+/// - Alert targets, owners, assignees and fallthrough candidates (and the members a team among them is
+///   expanded into) must be active members of one of the project's teams: others are recorded as
+///   `not_project_member` or `inactive_member`; a team without access to the project as `not_project_team`.
 /// - Critical keys ignore user-scope rows and actor exclusion.
 /// - A recipient who ends up with a target on a channel has no suppression recorded for that channel.
 public struct ParticipantResolver: Sendable {
@@ -81,6 +85,8 @@ private struct AudienceBuilder {
     let project: Project?
     let actorId: String?
 
+    /// Set while planning alert targets: every user must be an active member of the project's teams.
+    private var projectMembersOnly = false
     private var preferenceCache: [DirectoryParty: EffectivePreference] = [:]
     private var targets: [AudienceTarget] = []
     private var targetKeys: Set<TargetKey> = []
@@ -108,6 +114,18 @@ private struct AudienceBuilder {
             event.issue.map { directory.subscriptions(project: project.id, issue: $0.id) } ?? IssueSubscriptions()
         if event.key == "assigned", case .team(let teamId)? = DirectoryParty(assignee: event.data["assignee"]) {
             addTeam(teamId, reason: .assigned, teamGate: .anyValue) { .workflowMember(subscriptions.users[$0]) }
+            // The previous assignee still hears that the issue was reassigned away from them (§5.3): their
+            // `assigned` row is removed only after this audience is computed.
+            for row in subscriptions.all where row.active && row.reason == .assigned {
+                switch row.subscriber {
+                case .user(let id)?: addUser(id, reason: .assigned, gate: .workflow(row))
+                case .team(let id)? where id != teamId:
+                    addTeam(id, reason: .assigned, teamGate: .workflow(row)) {
+                        .workflowMember(subscriptions.users[$0])
+                    }
+                default: break
+                }
+            }
             return
         }
         for userId in directory.members(ofProject: project.id) {
@@ -156,18 +174,16 @@ private struct AudienceBuilder {
     /// §6.3: member, team or issue-owner targets, then the fallthrough when owners yield nobody.
     mutating func addAlertTargets(fallthroughLimit: Int) {
         guard let project, let organization, !project.teams.isEmpty else { return }
+        projectMembersOnly = true
+        defer { projectMembersOnly = false }
         let target = event.data["target"]
         let targetId = target?["id"]?.stringValue
         switch target?["type"]?.stringValue ?? "issueOwners" {
         case "member":
-            if let targetId, directory.isMember(targetId, ofProject: project.id) {
-                addUser(targetId, reason: .alertTarget, gate: .anyValue)
-            }
+            if let targetId { addUser(targetId, reason: .alertTarget, gate: .anyValue) }
             return
         case "team":
-            if let targetId, project.teams.contains(targetId) {
-                addTeam(targetId, reason: .alertTarget, teamGate: .anyValue) { _ in .anyValue }
-            }
+            if let targetId { addTeam(targetId, reason: .alertTarget, teamGate: .anyValue) { _ in .anyValue } }
             return
         default:
             break
@@ -203,6 +219,9 @@ private struct AudienceBuilder {
             case .team(let id): directory.team(id: id) == nil
             }
         }
+        // Owners who may not hear about the project's alerts are recorded and do not count as owners, so an
+        // issue owned only by outsiders falls through like an ownerless one.
+        owners.removeAll { !isEligible($0.party, in: project) }
 
         guard owners.isEmpty else {
             for owner in owners {
@@ -246,6 +265,28 @@ private struct AudienceBuilder {
         }
     }
 
+    /// Whether `party` may receive the project's alerts (SPEC §6.3); records why not.
+    private mutating func isEligible(_ party: DirectoryParty, in project: Project) -> Bool {
+        switch party {
+        case .user(let id):
+            guard directory.isMember(id, ofProject: project.id) else {
+                suppress("user:\(id)", nil, SuppressionReason.notProjectMember)
+                return false
+            }
+            guard directory.user(id: id)?.isActive ?? false else {
+                suppress("user:\(id)", nil, SuppressionReason.inactiveMember)
+                return false
+            }
+            return true
+        case .team(let id):
+            guard project.teams.contains(id) else {
+                suppress("team:\(id)", nil, SuppressionReason.notProjectTeam)
+                return false
+            }
+            return true
+        }
+    }
+
     /// §6.5: the users and teams the event names.
     mutating func addExplicitRecipients() {
         for recipient in event.recipients {
@@ -277,6 +318,7 @@ private struct AudienceBuilder {
     mutating func addUser(_ userId: String, reason: DeliveryReason, gate: Gate, onlyChannel: Channel? = nil) {
         guard let user = directory.user(id: userId) else { return }
         let label = "user:\(userId)"
+        if projectMembersOnly, let project, !isEligible(.user(userId), in: project) { return }
         let preference = self.preference(of: .user(userId))
         guard let reason = admit(label, preference: preference, reason: reason, gate: gate) else { return }
         if userId == actorId, !user.selfNotifications, !entry.critical {
@@ -313,12 +355,12 @@ private struct AudienceBuilder {
     ) {
         guard let team = directory.team(id: teamId) else { return }
         let label = "team:\(teamId)"
+        if projectMembersOnly, let project, !isEligible(.team(teamId), in: project) { return }
         let preference = self.preference(of: .team(teamId))
         guard let reason = admit(label, preference: preference, reason: reason, gate: teamGate) else { return }
-        for channel in Channel.personal where preference.isEnabled(channel) {
-            if channel == .email {
-                suppress(label, .email, SuppressionReason.teamNoEmail)
-            } else if let address = team.address(on: channel) {
+        for channel in Channel.personal where channel == .email || preference.isEnabled(channel) {
+            // Teams never receive email: there the team always stands for its members (SPEC §6.4).
+            if channel != .email, let address = team.address(on: channel) {
                 addTarget(
                     AudienceTarget(
                         kind: .team,

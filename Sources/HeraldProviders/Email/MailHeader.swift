@@ -12,6 +12,8 @@ struct MailHeader: Sendable, Hashable {
     static let foldWidth = 78
     /// The longest encoded word (RFC 2047 §2).
     static let encodedWordLimit = 75
+    /// The longest line that holds an encoded word, header name included (RFC 2047 §2).
+    static let encodedLineLimit = 76
 
     var name: String
     /// The value as it goes on the wire, already folded: continuation lines start with a space.
@@ -29,7 +31,7 @@ struct MailHeader: Sendable, Hashable {
         if isPlainText(cleaned), words.allSatisfy({ $0.utf8.count <= foldWidth - name.utf8.count - 2 }) {
             return MailHeader(name: name, wireValue: fold(words: words, name: name))
         }
-        return MailHeader(name: name, wireValue: fold(words: encodedWords(cleaned), name: name))
+        return MailHeader(name: name, wireValue: foldEncoded(encodedWords(cleaned, after: name), name: name))
     }
 
     /// A mailbox header (`From`): `Display Name <addr>`, the name quoted or encoded as needed.
@@ -38,7 +40,7 @@ struct MailHeader: Sendable, Hashable {
         guard let displayName = mailbox.displayName.map(clean), !displayName.isEmpty else {
             return MailHeader(name: name, wireValue: String(address.dropFirst().dropLast()))
         }
-        let nameWords: [String]
+        var nameWords: [String]
         if isPlainText(displayName), displayName.utf8.count <= 64 {
             let specials = "()<>[]:;@\\,.\""
             if displayName.contains(where: { specials.contains($0) }) {
@@ -49,7 +51,8 @@ struct MailHeader: Sendable, Hashable {
                 nameWords = displayName.split(separator: " ").map(String.init)
             }
         } else {
-            nameWords = encodedWords(displayName)
+            nameWords = encodedWords(displayName, after: name)
+            return MailHeader(name: name, wireValue: foldEncoded(nameWords + [address], name: name))
         }
         return MailHeader(name: name, wireValue: fold(words: nameWords + [address], name: name))
     }
@@ -89,30 +92,49 @@ struct MailHeader: Sendable, Hashable {
         text.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0 }
     }
 
-    /// `=?UTF-8?B?…?=` words of at most 75 characters, split between Unicode scalars (RFC 2047 §5).
-    static func encodedWords(_ text: String) -> [String] {
+    /// `=?UTF-8?B?…?=` words for a header named `name`, each a whole number of characters (RFC 2047 §5: split
+    /// between grapheme clusters, or between scalars inside a cluster too long for one word). Every word fits
+    /// a line of at most 76 characters (§2): the first one after `Name: `, the others on continuation lines
+    /// after one space, where they are at most 75 characters.
+    static func encodedWords(_ text: String, after name: String) -> [String] {
         let prefix = "=?UTF-8?B?"
         let suffix = "?="
-        // 4 base64 characters per 3 bytes: the largest multiple of 3 bytes that fits.
-        let maximumBytes = (encodedWordLimit - prefix.count - suffix.count) / 4 * 3
+        let overhead = prefix.count + suffix.count
+        // 4 base64 characters per 3 bytes: the largest multiple of 3 bytes that fits in `limit` characters.
+        func capacity(_ limit: Int) -> Int { max(3, (limit - overhead) / 4 * 3) }
+        let firstLimit = max(overhead + 8, min(encodedWordLimit, encodedLineLimit - name.utf8.count - 2))
+        var maximumBytes = capacity(firstLimit)
         var words: [String] = []
         var chunk: [UInt8] = []
-        for scalar in text.unicodeScalars {
-            let bytes = Array(String(scalar).utf8)
-            if chunk.count + bytes.count > maximumBytes {
-                words.append(prefix + Data(chunk).base64EncodedString() + suffix)
-                chunk = []
-            }
+        func flush() {
+            words.append(prefix + Data(chunk).base64EncodedString() + suffix)
+            chunk = []
+            maximumBytes = capacity(encodedWordLimit)
+        }
+        func add(_ bytes: [UInt8]) {
+            if !chunk.isEmpty, chunk.count + bytes.count > maximumBytes { flush() }
             chunk += bytes
         }
-        if !chunk.isEmpty || words.isEmpty {
-            words.append(prefix + Data(chunk).base64EncodedString() + suffix)
+        for character in text {
+            let bytes = Array(String(character).utf8)
+            if chunk.count + bytes.count > maximumBytes, !chunk.isEmpty { flush() }
+            if bytes.count <= maximumBytes {
+                add(bytes)
+            } else {
+                for scalar in character.unicodeScalars { add(Array(String(scalar).utf8)) }
+            }
         }
+        if !chunk.isEmpty || words.isEmpty { flush() }
         return words
     }
 
+    /// Like `fold`, for values holding encoded words: every line stays within 76 characters (RFC 2047 §2).
+    static func foldEncoded(_ words: [String], name: String) -> String {
+        fold(words: words, name: name, width: encodedLineLimit)
+    }
+
     /// Joins `words` with single spaces, breaking the line before a word that would pass 78 octets.
-    static func fold(words: [String], name: String) -> String {
+    static func fold(words: [String], name: String, width: Int = foldWidth) -> String {
         var value = ""
         var lineLength = name.utf8.count + 2
         for word in words {
@@ -120,7 +142,7 @@ struct MailHeader: Sendable, Hashable {
             if value.isEmpty {
                 value = word
                 lineLength += length
-            } else if lineLength + 1 + length > foldWidth {
+            } else if lineLength + 1 + length > width {
                 value += "\r\n " + word
                 lineLength = 1 + length
             } else {

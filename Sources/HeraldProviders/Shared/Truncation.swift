@@ -75,6 +75,8 @@ public struct TruncationBuilder: Sendable {
     /// The UTF-8 length of the longest prefix that still leaves room for the ellipsis.
     private var safeUTF8Count = 0
     private var cut = false
+    /// The text was cut inside a shortened label, which already shows the mark.
+    private var endsMarked = false
 
     /// Starts an empty text limited to `limit` units.
     public init(limit: Int, unit: Truncation.Unit = .unicodeScalars) {
@@ -101,6 +103,47 @@ public struct TruncationBuilder: Sendable {
         }
     }
 
+    /// Appends a piece of markup around a label, such as a link `<url|label>`: whole when it fits, else
+    /// with the label shortened and marked with `…` so that the markup itself (the link) is kept, which then
+    /// ends the text. Only when not even `prefix` + `…` + `suffix` fits is the piece left out and the text cut.
+    public mutating func append(
+        prefix: String,
+        label: String,
+        suffix: String,
+        transform: (Character) -> String = { String($0) }
+    ) {
+        guard !cut else { return }
+        var whole = prefix
+        for character in label { whole += transform(character) }
+        whole += suffix
+        if length + unit.length(of: whole) <= limit {
+            append(atomic: whole)
+            return
+        }
+        let available =
+            limit - length - unit.length(of: prefix) - unit.length(of: suffix)
+            - unit.length(of: Truncation.ellipsis)
+        guard available >= 0 else {
+            cut = true
+            return
+        }
+        var shortened = ""
+        var used = 0
+        for character in label {
+            let piece = transform(character)
+            let pieceLength = unit.length(of: piece)
+            if used + pieceLength > available { break }
+            shortened += piece
+            used += pieceLength
+        }
+        while let last = shortened.last, last.isWhitespace { shortened.removeLast() }
+        output += prefix + shortened + Truncation.ellipsis + suffix
+        length = unit.length(of: output)
+        safeUTF8Count = output.utf8.count
+        cut = true
+        endsMarked = true
+    }
+
     /// Appends `text` character by character, each transformed by `transform` (default: unchanged).
     public mutating func append(_ text: String, transform: (Character) -> String = { String($0) }) {
         for character in text where !cut {
@@ -111,6 +154,7 @@ public struct TruncationBuilder: Sendable {
     /// The text so far: whole when everything fitted, else cut back to leave room for `…` and marked.
     public func finish() -> TruncatedText {
         guard cut else { return TruncatedText(text: output, wasTruncated: false) }
+        if endsMarked { return TruncatedText(text: output, wasTruncated: true) }
         var kept = String(decoding: output.utf8.prefix(safeUTF8Count), as: UTF8.self)
         // A cut right after a space or newline reads better without it.
         while let last = kept.last, last.isWhitespace { kept.removeLast() }

@@ -7,6 +7,7 @@ struct SlackMrkdwn: Sendable {
     private enum Piece: Sendable {
         case data(String)
         case markup(String)
+        case link(url: String, label: String)
     }
 
     private var pieces: [Piece] = []
@@ -21,9 +22,10 @@ struct SlackMrkdwn: Sendable {
         pieces.append(.markup(text))
     }
 
-    /// Appends a link `<url|label>`; the label is escaped and cleared of `|`.
+    /// Appends a link `<url|label>`; the label is escaped and cleared of `|`. When the text must be cut there,
+    /// the label is shortened and the link kept (SPEC §9: the key's links are part of what it must convey).
     mutating func append(link url: String, label: String) {
-        pieces.append(.markup(SlackMrkdwn.link(url, label: label)))
+        pieces.append(.link(url: url, label: label))
     }
 
     /// Whether nothing was appended.
@@ -36,6 +38,13 @@ struct SlackMrkdwn: Sendable {
             switch piece {
             case .data(let text): builder.append(text, transform: SlackMrkdwn.escape)
             case .markup(let text): builder.append(atomic: text)
+            case .link(let url, let label):
+                builder.append(
+                    prefix: "<" + SlackMrkdwn.safeURL(url) + "|",
+                    label: label,
+                    suffix: ">",
+                    transform: SlackMrkdwn.escapeLabel
+                )
             }
         }
         return builder.finish()
@@ -64,6 +73,22 @@ struct SlackMrkdwn: Sendable {
     /// A link with an escaped label; `|` in the label becomes `¦`, and the URL's own control characters are
     /// percent-encoded so the link cannot end early.
     static func link(_ url: String, label: String) -> String {
+        var safeLabel = ""
+        for character in label { safeLabel += escapeLabel(character) }
+        return "<\(safeURL(url))|\(safeLabel)>"
+    }
+
+    /// One character of a link label: escaped, `|` as `¦`, a newline as a space.
+    static func escapeLabel(_ character: Character) -> String {
+        switch character {
+        case "|": "¦"
+        case "\n", "\r\n", "\r": " "
+        default: escape(String(character))
+        }
+    }
+
+    /// The URL with the characters that would end a link percent-encoded (and `&` escaped).
+    static func safeURL(_ url: String) -> String {
         var safeURL = ""
         for scalar in url.unicodeScalars {
             switch scalar {
@@ -75,7 +100,6 @@ struct SlackMrkdwn: Sendable {
             default: safeURL.unicodeScalars.append(scalar)
             }
         }
-        let safeLabel = escape(label).replacing("|", with: "¦").replacing("\n", with: " ")
-        return "<\(safeURL)|\(safeLabel)>"
+        return safeURL
     }
 }
