@@ -12,10 +12,10 @@ build: setup
 release: setup
 	$(SWIFT) build -c release --product herald
 
-# Sets up and runs the daemon on the example configuration (SQLite under ./var).
+# Sets up and runs the daemon on the example configuration (SQLite under ./var), beside the local outbox that
+# every example notifier points at (see scripts/run-local.sh).
 run: release
-	bash scripts/dev-secrets.sh var/secrets
-	.build/release/herald serve --config $(CONFIG)
+	CONFIG=$(CONFIG) bash scripts/run-local.sh
 
 # Sets up and runs the whole test suite.
 test: setup

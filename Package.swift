@@ -56,6 +56,14 @@ let package = Package(
             ]
         ),
         .target(
+            name: "HeraldOutbox",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "HeraldWorker",
             dependencies: [
                 "HeraldCore",
@@ -79,7 +87,7 @@ let package = Package(
             name: "HeraldApp",
             dependencies: [
                 "HeraldCore", "HeraldProviders", "HeraldCurl", "HeraldSQLite", "HeraldPostgres", "HeraldWorker",
-                "HeraldAPI",
+                "HeraldAPI", "HeraldOutbox",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -92,7 +100,7 @@ let package = Package(
         .target(
             name: "HeraldTesting",
             dependencies: [
-                "HeraldCore",
+                "HeraldCore", "HeraldOutbox",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -126,6 +134,7 @@ let package = Package(
             dependencies: ["HeraldWorker", "HeraldTesting", "HeraldProviders", "HeraldSQLite", "HeraldCurl"]
         ),
         .testTarget(name: "HeraldAppTests", dependencies: ["HeraldApp", "HeraldTesting", "HeraldSQLite"]),
+        .testTarget(name: "HeraldOutboxTests", dependencies: ["HeraldOutbox"]),
         .testTarget(name: "HeraldEndToEndTests", dependencies: ["HeraldTesting", "HeraldCore"]),
         .testTarget(
             name: "HeraldAPITests",

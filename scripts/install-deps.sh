@@ -2,6 +2,8 @@
 # Installs the system packages Herald builds against (Debian/Ubuntu). Safe to run again.
 set -euo pipefail
 packages=(libcurl4-openssl-dev libsqlite3-dev pkg-config)
+# Tests: the container-layout start-up (namespaces, health check) and the PyPI tools' virtual environment.
+packages+=(util-linux iproute2 procps curl python3-venv)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -18,3 +20,4 @@ if ! command -v swift >/dev/null 2>&1; then
   echo "swift is not on PATH: install the Swift 6 toolchain (https://www.swift.org/install/linux/)" >&2
   exit 1
 fi
+bash "$(dirname "$0")/install-python-tools.sh"

@@ -308,6 +308,12 @@ public enum Commands {
             CommandOutput.line(
                 "configuration ok: \(providers.all.count) notifiers, \(loaded.catalog.allEntries.count) event keys"
             )
+            for notifier in loaded.notConfigured {
+                CommandOutput.line(
+                    "notifier \(notifier.id) (\(notifier.name)) not configured: "
+                        + "\(notifier.missingSecrets.joined(separator: ", ")) absent"
+                )
+            }
             return 0
         } catch {
             CommandOutput.failure("\(configPath): " + error.problems.map(\.description).joined(separator: "; "))

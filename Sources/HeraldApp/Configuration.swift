@@ -16,12 +16,14 @@ public struct HeraldConfiguration: Sendable, Decodable {
     public var catalog: [CatalogSection]
     public var retention: RetentionSection
     public var templates: TemplatesSection?
+    public var secrets: SecretsSection
 
     /// The directory relative paths in the file are resolved against.
     public var baseDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
 
     enum CodingKeys: String, CodingKey {
         case server, store, worker, log, links, email, defaults, notifiers, auth, catalog, retention, templates
+        case secrets
     }
 
     public init(from decoder: any Decoder) throws {
@@ -38,6 +40,7 @@ public struct HeraldConfiguration: Sendable, Decodable {
         catalog = try container.decodeIfPresent([CatalogSection].self, forKey: .catalog) ?? []
         retention = try container.decodeIfPresent(RetentionSection.self, forKey: .retention) ?? RetentionSection()
         templates = try container.decodeIfPresent(TemplatesSection.self, forKey: .templates)
+        secrets = try container.decodeIfPresent(SecretsSection.self, forKey: .secrets) ?? SecretsSection()
     }
 
     /// The templates directory: the configured one, else `templates/` beside the file when it exists.
@@ -259,6 +262,26 @@ public struct CatalogSection: Sendable, Decodable {
 /// `templates`: where `<key>/<channel>.mustache` files of custom keys live.
 public struct TemplatesSection: Sendable, Decodable {
     public var directory: String?
+}
+
+/// `secrets`: what a notifier secret that is named but absent means.
+public struct SecretsSection: Sendable, Decodable {
+    /// `refuse` (the default): an unset `${ENV}` or a missing file refuses the configuration.
+    /// `notConfigured` (the container image): the notifier is left out and reported as not configured, and a
+    /// secret may name both a variable and a file (the variable wins when set).
+    public var whenMissing: String = "refuse"
+
+    init() {}
+
+    enum CodingKeys: String, CodingKey { case whenMissing }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        whenMissing = try container.decodeIfPresent(String.self, forKey: .whenMissing) ?? "refuse"
+    }
+
+    /// Whether an absent notifier secret leaves the notifier out instead of refusing the file.
+    public var leavesNotifiersOut: Bool { whenMissing == "notConfigured" }
 }
 
 /// `retention`: durations such as `7d`, `12h`, `30m`.

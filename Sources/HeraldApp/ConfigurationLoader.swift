@@ -84,12 +84,14 @@ public enum ConfigurationLoader {
         validator.validate()
         problems.append(contentsOf: validator.problems)
         guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
-        return LoadedConfiguration(
+        var loaded = LoadedConfiguration(
             configuration: configuration,
             secrets: validator.secrets,
             catalog: validator.catalog,
             retention: validator.retention
         )
+        loaded.notConfigured = validator.notConfigured
+        return loaded
     }
 
     static func fieldError(from error: DecodingError) -> FieldError {
@@ -146,6 +148,8 @@ public struct LoadedConfiguration: Sendable {
     /// The catalog: built-in keys plus the custom keys of the file.
     public var catalog: Catalog
     public var retention: Retention
+    /// Notifiers left out because a secret they name is absent (`secrets.whenMissing: notConfigured`).
+    public var notConfigured: [NotConfiguredNotifier] = []
 
     /// Every secret value, for scrubbing text that might echo one.
     public var secretValues: [String] { Array(secrets.values) }

@@ -59,6 +59,7 @@ enum ConfigurationSchema {
         ),
         "retention": .object(["delivered": .scalar, "dead": .scalar]),
         "templates": .object(["directory": .scalar]),
+        "secrets": .object(["whenMissing": .scalar]),
     ])
 
     /// Every key of `node` that the schema does not know, with its path.

@@ -9,6 +9,8 @@ struct ConfigurationValidator {
     private(set) var secrets: [String: String] = [:]
     private(set) var catalog = Catalog()
     private(set) var retention = Retention()
+    /// Notifiers left out because a secret they name is absent (`secrets.whenMissing: notConfigured`).
+    private(set) var notConfigured: [NotConfiguredNotifier] = []
 
     init(configuration: HeraldConfiguration, environment: [String: String]) {
         self.configuration = configuration
@@ -20,6 +22,12 @@ struct ConfigurationValidator {
     }
 
     mutating func validate() {
+        if !["refuse", "notConfigured"].contains(configuration.secrets.whenMissing) {
+            fail(
+                "secrets.whenMissing",
+                "unsupported value \"\(configuration.secrets.whenMissing)\" (refuse, notConfigured)"
+            )
+        }
         validateStore()
         validateWorker()
         validateLog()
@@ -164,6 +172,17 @@ struct ConfigurationValidator {
                     path: "\(path).webhook.signingSecret"
                 )
             }
+            if !missingSecrets.isEmpty {
+                notConfigured.append(
+                    NotConfiguredNotifier(
+                        id: notifier.id,
+                        name: notifier.name,
+                        channel: channel,
+                        missingSecrets: missingSecrets
+                    )
+                )
+                missingSecrets = []
+            }
             if let rate = notifier.rateLimit {
                 if rate.perSecond < 0 {
                     fail("\(path).rateLimit.perSecond", "must not be negative (0 turns pacing off)")
@@ -266,8 +285,18 @@ struct ConfigurationValidator {
         }
     }
 
+    /// Secrets of the notifier being validated that are named but absent (lenient mode only).
+    private var missingSecrets: [String] = []
+
     /// Resolves a secret given literally as `${ENV}` or through a file; a literal secret in the file is refused.
+    /// With `secrets.whenMissing: notConfigured`, a notifier secret whose variable is unset or whose file does
+    /// not exist leaves the notifier out instead (a file that exists but cannot be read, or is empty, is still
+    /// refused: that is a broken deployment, not an absent secret).
     private mutating func resolveSecret(value: String?, file: String?, path: String, required: Bool = false) {
+        if configuration.secrets.leavesNotifiersOut, path.hasPrefix("notifiers[") {
+            resolveOptionalSecret(value: value, file: file, path: path, required: required)
+            return
+        }
         switch (value, file) {
         case (nil, nil):
             if required { fail(path, "is required (use \(path.split(separator: ".").last ?? "")File or ${ENV_VAR})") }
@@ -302,6 +331,57 @@ struct ConfigurationValidator {
             }
         }
     }
+}
+
+extension ConfigurationValidator {
+    /// `resolveSecret` for `secrets.whenMissing: notConfigured`: the variable when set, else the file when it
+    /// exists, else the secret is recorded as missing.
+    fileprivate mutating func resolveOptionalSecret(value: String?, file: String?, path: String, required: Bool) {
+        let name = path.split(separator: ".").last.map(String.init) ?? path
+        if value == nil, file == nil {
+            if required { fail(path, "is required (use \(name)File or ${ENV_VAR})") }
+            return
+        }
+        if let value {
+            guard value.hasPrefix("${"), value.hasSuffix("}"), value.count > 3 else {
+                fail(path, "must not hold the secret itself; use \(name)File or ${ENV_VAR}")
+                return
+            }
+            let variable = String(value.dropFirst(2).dropLast())
+            if let resolved = environment[variable], !resolved.isEmpty {
+                secrets[path] = resolved
+                return
+            }
+        }
+        if let file {
+            let resolvedPath = configuration.resolvePath(file)
+            if FileManager.default.fileExists(atPath: resolvedPath) {
+                do {
+                    let secret = try String(contentsOfFile: resolvedPath, encoding: .utf8)
+                        .trimmingCharacters(in: .whitespacesAndNewlines)
+                    if secret.isEmpty {
+                        fail(path + "File", "\"\(resolvedPath)\" is empty")
+                    } else {
+                        secrets[path] = secret
+                    }
+                } catch {
+                    fail(path + "File", "cannot read \"\(resolvedPath)\" (\(ConfigurationLoader.describe(error)))")
+                }
+                return
+            }
+        }
+        missingSecrets.append(path)
+    }
+}
+
+/// A notifier left out of a running daemon because a secret it names is absent; reported by `herald
+/// check-config`, the start-up log and `/readyz` instead of refusing to start.
+public struct NotConfiguredNotifier: Sendable, Hashable {
+    public var id: Int
+    public var name: String
+    public var channel: Channel
+    /// The secret fields that are absent (`notifiers[1].slack.token`).
+    public var missingSecrets: [String]
 }
 
 /// Log level names of the configuration.

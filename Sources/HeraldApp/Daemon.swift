@@ -51,6 +51,7 @@ struct ConfigurationReloader: Sendable {
             let loaded = try ConfigurationLoader.load(path: path)
             let providers = try ProviderFactory.makeProviders(loaded)
             output.setSecrets(loaded.secretValues)
+            Daemon.logNotConfigured(loaded, logger: logger)
             send.replaceProviders(providers)
             fanOut.replacePlanner(Daemon.planner(loaded, providers: providers))
             if let level = Logger.Level(rawValue: loaded.configuration.log.level) { logLevel.value = level }
@@ -107,6 +108,7 @@ public enum Daemon {
         let logger = makeLogger(label: "herald", configuration: configuration, level: level, output: output)
         output.setSecrets(loaded.secretValues)
         let providers = try ProviderFactory.makeProviders(loaded)
+        logNotConfigured(loaded, logger: logger)
         let transport = CurlTransport(maxHostConnections: configuration.worker.maxHostConnections)
         let counters = WorkerCounters()
         let sendDoorbell = Doorbell()
@@ -203,6 +205,19 @@ public enum Daemon {
             logger: logger,
             services: services
         )
+    }
+
+    /// One warning per notifier left out because a secret it names is absent.
+    static func logNotConfigured(_ loaded: LoadedConfiguration, logger: Logger) {
+        for notifier in loaded.notConfigured {
+            logger.warning(
+                "notifier not configured: a secret it names is absent",
+                metadata: [
+                    "notifier": "\(notifier.name)", "channel": "\(notifier.channel.rawValue)",
+                    "missing": "\(notifier.missingSecrets.joined(separator: ","))",
+                ]
+            )
+        }
     }
 
     /// A logger writing in the configured format.

@@ -16,9 +16,10 @@ public enum ProviderFactory {
                 throw ConfigurationError(problems: [FieldError(field: "templates", message: "\(error)")])
             }
         }
+        let leftOut = Set(loaded.notConfigured.map(\.id))
         for (index, section) in loaded.configuration.notifiers.enumerated() {
             let path = "notifiers[\(index)]"
-            guard let channel = Channel(rawValue: section.channel) else { continue }
+            guard let channel = Channel(rawValue: section.channel), !leftOut.contains(section.id) else { continue }
             let info = NotifierInfo(
                 id: section.id,
                 name: section.name,

@@ -17,7 +17,7 @@ struct Herald: AsyncParsableCommand {
         abstract: "Herald: the notification dispatch daemon.",
         subcommands: [
             Serve.self, Enqueue.self, Import.self, Status.self, SendTest.self, Deliveries.self, Explain.self,
-            Migrate.self, CheckConfig.self,
+            Migrate.self, CheckConfig.self, OutboxServe.self,
         ]
     )
 }
@@ -166,6 +166,23 @@ struct CheckConfig: AsyncParsableCommand {
 
     func run() async throws {
         let code = Commands.checkConfig(configPath: options.path)
+        if code != 0 { throw ExitCode(code) }
+    }
+}
+
+struct OutboxServe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "outbox",
+        abstract:
+            "Serve provider-shaped endpoints on loopback that record and print every delivery (for trying Herald)."
+    )
+    @Option(help: "HTTP listener (Slack, Teams, PagerDuty, Twilio, webhooks).") var listen = "127.0.0.1:8426"
+    @Option(help: "SMTP listener (email).") var smtpListen = "127.0.0.1:2526"
+    @Option(help: "Append every request as a JSON line to this file.") var record: String?
+    @Flag(help: "Do not print a line per request.") var quiet = false
+
+    func run() async throws {
+        let code = await OutboxCommand.run(listen: listen, smtpListen: smtpListen, record: record, quiet: quiet)
         if code != 0 { throw ExitCode(code) }
     }
 }

@@ -316,12 +316,23 @@ final class DaemonProcess {
     let stderrURL: URL
     var pid: Int32 { process.processIdentifier }
 
-    init(binary: URL, configPath: String, stdout: URL, stderr: URL, directory: URL) throws {
+    convenience init(binary: URL, configPath: String, stdout: URL, stderr: URL, directory: URL) throws {
+        try self.init(
+            binary: binary,
+            arguments: ["serve", "--config", configPath],
+            stdout: stdout,
+            stderr: stderr,
+            directory: directory
+        )
+    }
+
+    /// Starts `binary ARGUMENTS` (another long-running command, such as `herald outbox`).
+    init(binary: URL, arguments: [String], stdout: URL, stderr: URL, directory: URL) throws {
         stdoutURL = stdout
         stderrURL = stderr
         process = try ProcessLauncher.launch(
             binary,
-            arguments: ["serve", "--config", configPath],
+            arguments: arguments,
             stdout: stdout,
             stderr: stderr,
             directory: directory

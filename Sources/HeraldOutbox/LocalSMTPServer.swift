@@ -3,7 +3,7 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-/// A message as the fake SMTP server accepted it.
+/// A message as the local SMTP server accepted it.
 public struct ReceivedMail: Sendable {
     /// The `MAIL FROM` address, without angle brackets.
     public var envelopeFrom: String
@@ -26,7 +26,7 @@ public struct ReceivedMail: Sendable {
     public var text: String { String(decoding: data, as: UTF8.self) }
 }
 
-/// A reply the fake SMTP server sends instead of its normal one.
+/// A reply the local SMTP server sends instead of its normal one.
 public struct SMTPReply: Sendable, Hashable {
     /// The three-digit reply code.
     public var code: Int
@@ -65,24 +65,27 @@ public struct SMTPReply: Sendable, Hashable {
     }
 }
 
-/// A local plain-text SMTP server (RFC 5321, no TLS) for tests: enough for libcurl's SMTP client.
+/// A local plain-text SMTP server (RFC 5321, no TLS), enough for libcurl's SMTP client: `herald outbox` and tests.
 ///
 /// Speaks EHLO/HELO, AUTH PLAIN and LOGIN (when credentials are configured), MAIL, RCPT, DATA with
 /// dot-unstuffing, RSET, NOOP and QUIT. Replies can be scripted per command to inject failures.
-public final class FakeSMTPServer: Sendable {
+public final class LocalSMTPServer: Sendable {
     /// A hook that can replace the reply to a command: it receives the verb (`EHLO`, `AUTH`, `MAIL`,
     /// `RCPT`, `DATA`, `EOM` for the final `.`, `RSET`, `NOOP`, `QUIT`) and the argument; nil keeps the
     /// normal reply.
     public typealias ReplyHook = @Sendable (_ verb: String, _ argument: String) -> SMTPReply?
+    /// A hook that sees each complete message before it is accepted: a reply other than 2yz refuses it; nil
+    /// accepts it.
+    public typealias MessageHook = @Sendable (ReceivedMail) -> SMTPReply?
 
     /// The bound port.
     public let port: Int
     private let host: String
     private let channel: any Channel
     private let group: MultiThreadedEventLoopGroup
-    private let core: FakeSMTPCore
+    private let core: LocalSMTPCore
 
-    private init(host: String, port: Int, channel: any Channel, group: MultiThreadedEventLoopGroup, core: FakeSMTPCore)
+    private init(host: String, port: Int, channel: any Channel, group: MultiThreadedEventLoopGroup, core: LocalSMTPCore)
     {
         self.host = host
         self.port = port
@@ -108,16 +111,26 @@ public final class FakeSMTPServer: Sendable {
     ///   - replies: scripted reply codes per verb, used in order, one per command (`["RCPT": [451]]` makes
     ///     the first RCPT fail). A 421 also closes the connection.
     ///   - hook: consulted after `replies`; see `ReplyHook`.
+    ///   - recordMessages: keep accepted messages for `messages()` (a long-running outbox turns this off).
+    ///   - messageHook: sees each complete message before it is accepted; see `MessageHook`.
     public static func start(
         host: String = "127.0.0.1",
         port: Int = 0,
         username: String? = nil,
         password: String? = nil,
         replies: [String: [Int]] = [:],
-        hook: ReplyHook? = nil
-    ) async throws -> FakeSMTPServer {
+        hook: ReplyHook? = nil,
+        recordMessages: Bool = true,
+        messageHook: MessageHook? = nil
+    ) async throws -> LocalSMTPServer {
         let credentials = username.map { (username: $0, password: password ?? "") }
-        let core = FakeSMTPCore(credentials: credentials, replies: replies, hook: hook)
+        let core = LocalSMTPCore(
+            credentials: credentials,
+            replies: replies,
+            hook: hook,
+            recordMessages: recordMessages,
+            messageHook: messageHook
+        )
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
@@ -127,13 +140,13 @@ public final class FakeSMTPServer: Sendable {
                 core.connectionOpened()
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SMTPLineDecoder()))
-                    try channel.pipeline.syncOperations.addHandler(FakeSMTPHandler(core: core))
+                    try channel.pipeline.syncOperations.addHandler(LocalSMTPHandler(core: core))
                 }
             }
         do {
             let channel = try await bootstrap.bind(host: host, port: port).get()
             let boundPort = channel.localAddress?.port ?? port
-            return FakeSMTPServer(host: host, port: boundPort, channel: channel, group: group, core: core)
+            return LocalSMTPServer(host: host, port: boundPort, channel: channel, group: group, core: core)
         } catch {
             try? await group.shutdownGracefully()
             throw error
@@ -162,7 +175,7 @@ public final class FakeSMTPServer: Sendable {
 }
 
 /// State shared by the server and its connections.
-private final class FakeSMTPCore: Sendable {
+private final class LocalSMTPCore: Sendable {
     private struct State {
         var messages: [ReceivedMail] = []
         var commands: [String] = []
@@ -173,16 +186,22 @@ private final class FakeSMTPCore: Sendable {
     }
 
     let credentials: (username: String, password: String)?
-    private let hook: FakeSMTPServer.ReplyHook?
+    private let hook: LocalSMTPServer.ReplyHook?
+    private let recordMessages: Bool
+    let messageHook: LocalSMTPServer.MessageHook?
     private let state: Mutex<State>
 
     init(
         credentials: (username: String, password: String)?,
         replies: [String: [Int]],
-        hook: FakeSMTPServer.ReplyHook?
+        hook: LocalSMTPServer.ReplyHook?,
+        recordMessages: Bool,
+        messageHook: LocalSMTPServer.MessageHook?
     ) {
         self.credentials = credentials
         self.hook = hook
+        self.recordMessages = recordMessages
+        self.messageHook = messageHook
         state = Mutex(State(replies: replies))
     }
 
@@ -214,9 +233,9 @@ private final class FakeSMTPCore: Sendable {
     /// Stores a message and returns its queue id.
     func accept(_ mail: ReceivedMail) -> String {
         state.withLock { state in
-            state.messages.append(mail)
+            if recordMessages { state.messages.append(mail) }
             state.queueNumber += 1
-            return String(format: "FAKE%06d", state.queueNumber)
+            return String(format: "OUTBOX%06d", state.queueNumber)
         }
     }
 
@@ -263,7 +282,7 @@ private struct SMTPLineDecoder: ByteToMessageDecoder {
 }
 
 /// One SMTP session.
-private final class FakeSMTPHandler: ChannelInboundHandler {
+private final class LocalSMTPHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -275,7 +294,7 @@ private final class FakeSMTPHandler: ChannelInboundHandler {
         case data
     }
 
-    private let core: FakeSMTPCore
+    private let core: LocalSMTPCore
     private var phase = Phase.command
     private var authenticated = false
     private var greeted = false
@@ -283,7 +302,7 @@ private final class FakeSMTPHandler: ChannelInboundHandler {
     private var envelopeTo: [String] = []
     private var data = Data()
 
-    init(core: FakeSMTPCore) {
+    init(core: LocalSMTPCore) {
         self.core = core
     }
 
@@ -291,7 +310,7 @@ private final class FakeSMTPHandler: ChannelInboundHandler {
         if let reply = core.override("GREETING", "") {
             send(reply, context: context)
         } else {
-            send(SMTPReply(220, "fake-smtp ESMTP ready"), context: context)
+            send(SMTPReply(220, "herald-outbox ESMTP ready"), context: context)
         }
         context.fireChannelActive()
     }
@@ -342,7 +361,7 @@ private final class FakeSMTPHandler: ChannelInboundHandler {
         case "EHLO":
             greeted = true
             resetTransaction()
-            var lines = ["fake-smtp greets \(argument)", "SIZE 10485760", "8BITMIME"]
+            var lines = ["herald-outbox greets \(argument)", "SIZE 10485760", "8BITMIME"]
             if core.credentials != nil {
                 lines.append("AUTH PLAIN LOGIN")
             }
@@ -350,7 +369,7 @@ private final class FakeSMTPHandler: ChannelInboundHandler {
         case "HELO":
             greeted = true
             resetTransaction()
-            send(SMTPReply(250, "fake-smtp"), context: context)
+            send(SMTPReply(250, "herald-outbox"), context: context)
         case "AUTH":
             startAuth(argument, context: context)
         case "MAIL":
@@ -403,6 +422,9 @@ private final class FakeSMTPHandler: ChannelInboundHandler {
                 receivedAt: Date()
             )
             resetTransaction()
+            if let reply = core.messageHook?(mail), reply.code / 100 != 2 {
+                return send(reply, context: context)
+            }
             let queueID = core.accept(mail)
             send(SMTPReply(250, "2.0.0 Ok: queued as \(queueID)"), context: context)
             return

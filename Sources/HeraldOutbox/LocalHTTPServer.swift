@@ -4,7 +4,7 @@ import NIOHTTP1
 import NIOPosix
 import Synchronization
 
-/// A request as the fake vendor server received it.
+/// A request as the local HTTP server received it.
 public struct RecordedRequest: Sendable {
     /// The HTTP method (`POST`).
     public var method: String
@@ -45,8 +45,8 @@ public struct RecordedRequest: Sendable {
     public var bodyText: String { String(decoding: body, as: UTF8.self) }
 }
 
-/// What the fake vendor server does with one request.
-public enum FakeResponse: Sendable {
+/// What the local HTTP server does with one request.
+public enum LocalHTTPResponse: Sendable {
     /// Answers with a status, extra headers and a body (`Content-Length` is added).
     case status(Int, headers: [(String, String)] = [], body: String = "")
     /// Answers with a JSON body and `Content-Type: application/json`.
@@ -56,35 +56,35 @@ public enum FakeResponse: Sendable {
     /// Never answers; the connection stays open until the client gives up.
     case noResponse
     /// Waits, then does the wrapped thing.
-    indirect case delay(TimeInterval, FakeResponse)
+    indirect case delay(TimeInterval, LocalHTTPResponse)
 
     /// `200` with body `ok` (what a Slack webhook says).
-    public static var ok: FakeResponse { .status(200, body: "ok") }
+    public static var ok: LocalHTTPResponse { .status(200, body: "ok") }
 
     /// A status with a `Retry-After` header (seconds or an HTTP date, sent as given).
-    public static func status(_ code: Int, retryAfter: String, body: String = "") -> FakeResponse {
+    public static func status(_ code: Int, retryAfter: String, body: String = "") -> LocalHTTPResponse {
         .status(code, headers: [("Retry-After", retryAfter)], body: body)
     }
 }
 
-/// A local HTTP/1.1 server standing in for a vendor API (Slack, PagerDuty, …) in tests and benchmarks.
+/// A local HTTP/1.1 server standing in for a vendor API (Slack, PagerDuty, …): `herald outbox`, tests and benchmarks.
 ///
 /// Listens on real sockets (usually `127.0.0.1`, port 0), keeps connections alive, records what arrives
 /// and answers with whatever the handler returns.
-public final class FakeVendorServer: Sendable {
+public final class LocalHTTPServer: Sendable {
     /// The bound port.
     public let port: Int
     private let host: String
     private let channel: any Channel
     private let group: MultiThreadedEventLoopGroup
-    private let core: FakeVendorCore
+    private let core: LocalHTTPCore
 
     private init(
         host: String,
         port: Int,
         channel: any Channel,
         group: MultiThreadedEventLoopGroup,
-        core: FakeVendorCore
+        core: LocalHTTPCore
     ) {
         self.host = host
         self.port = port
@@ -116,9 +116,9 @@ public final class FakeVendorServer: Sendable {
         recordRequests: Bool = true,
         threads: Int = 1,
         onRequest: (@Sendable (RecordedRequest) -> Void)? = nil,
-        handler: @escaping @Sendable (RecordedRequest) -> FakeResponse
-    ) async throws -> FakeVendorServer {
-        let core = FakeVendorCore(
+        handler: @escaping @Sendable (RecordedRequest) -> LocalHTTPResponse
+    ) async throws -> LocalHTTPServer {
+        let core = LocalHTTPCore(
             recordBodies: recordBodies,
             recordRequests: recordRequests,
             onRequest: onRequest,
@@ -134,14 +134,14 @@ public final class FakeVendorServer: Sendable {
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(
-                        FakeVendorHTTPHandler(core: core, connectionID: connectionID)
+                        LocalHTTPHandler(core: core, connectionID: connectionID)
                     )
                 }
             }
         do {
             let channel = try await bootstrap.bind(host: host, port: port).get()
             let boundPort = channel.localAddress?.port ?? port
-            return FakeVendorServer(host: host, port: boundPort, channel: channel, group: group, core: core)
+            return LocalHTTPServer(host: host, port: boundPort, channel: channel, group: group, core: core)
         } catch {
             try? await group.shutdownGracefully()
             throw error
@@ -152,9 +152,9 @@ public final class FakeVendorServer: Sendable {
     public static func start(
         host: String = "127.0.0.1",
         port: Int = 0,
-        script: [FakeResponse],
-        then: FakeResponse = .ok
-    ) async throws -> FakeVendorServer {
+        script: [LocalHTTPResponse],
+        then: LocalHTTPResponse = .ok
+    ) async throws -> LocalHTTPServer {
         let next = Mutex(0)
         return try await start(host: host, port: port) { _ in
             let index = next.withLock { index -> Int in
@@ -185,7 +185,7 @@ public final class FakeVendorServer: Sendable {
 }
 
 /// State shared by the server and its connections.
-private final class FakeVendorCore: Sendable {
+private final class LocalHTTPCore: Sendable {
     private struct State {
         var requests: [RecordedRequest] = []
         var shutDown = false
@@ -194,7 +194,7 @@ private final class FakeVendorCore: Sendable {
     let recordBodies: Bool
     let recordRequests: Bool
     let onRequest: (@Sendable (RecordedRequest) -> Void)?
-    let handler: @Sendable (RecordedRequest) -> FakeResponse
+    let handler: @Sendable (RecordedRequest) -> LocalHTTPResponse
     private let state = Mutex(State())
     private let requestCounter = Atomic(0)
     private let connectionCounter = Atomic(0)
@@ -203,7 +203,7 @@ private final class FakeVendorCore: Sendable {
         recordBodies: Bool,
         recordRequests: Bool,
         onRequest: (@Sendable (RecordedRequest) -> Void)?,
-        handler: @escaping @Sendable (RecordedRequest) -> FakeResponse
+        handler: @escaping @Sendable (RecordedRequest) -> LocalHTTPResponse
     ) {
         self.recordBodies = recordBodies
         self.recordRequests = recordRequests
@@ -230,7 +230,7 @@ private final class FakeVendorCore: Sendable {
         state.withLock { $0.requests }
     }
 
-    func handle(_ request: RecordedRequest) -> FakeResponse {
+    func handle(_ request: RecordedRequest) -> LocalHTTPResponse {
         requestCounter.add(1, ordering: .relaxed)
         onRequest?(request)
         let response = handler(request)
@@ -246,16 +246,16 @@ private final class FakeVendorCore: Sendable {
 }
 
 /// One connection's request handler: collects a request, asks the core, writes the answer.
-private final class FakeVendorHTTPHandler: ChannelInboundHandler {
+private final class LocalHTTPHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private let core: FakeVendorCore
+    private let core: LocalHTTPCore
     private let connectionID: Int
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
 
-    init(core: FakeVendorCore, connectionID: Int) {
+    init(core: LocalHTTPCore, connectionID: Int) {
         self.core = core
         self.connectionID = connectionID
     }
@@ -289,7 +289,7 @@ private final class FakeVendorHTTPHandler: ChannelInboundHandler {
     }
 
     private func respond(
-        _ response: FakeResponse,
+        _ response: LocalHTTPResponse,
         version: HTTPVersion,
         keepAlive: Bool,
         context: ChannelHandlerContext
