@@ -90,6 +90,8 @@ let package = Package(
                 "HeraldAPI", "HeraldOutbox",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -131,7 +133,10 @@ let package = Package(
         ),
         .testTarget(
             name: "HeraldWorkerTests",
-            dependencies: ["HeraldWorker", "HeraldTesting", "HeraldProviders", "HeraldSQLite", "HeraldCurl"]
+            dependencies: [
+                "HeraldWorker", "HeraldTesting", "HeraldProviders", "HeraldSQLite", "HeraldCurl",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
         ),
         .testTarget(name: "HeraldAppTests", dependencies: ["HeraldApp", "HeraldTesting", "HeraldSQLite"]),
         .testTarget(name: "HeraldOutboxTests", dependencies: ["HeraldOutbox"]),

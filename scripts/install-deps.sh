@@ -4,6 +4,8 @@ set -euo pipefail
 packages=(libcurl4-openssl-dev libsqlite3-dev pkg-config)
 # Tests: the container-layout start-up (namespaces, health check) and the PyPI tools' virtual environment.
 packages+=(util-linux iproute2 procps curl python3-venv)
+# Tests: promtool (Debian's prometheus package) for `promtool check metrics` and `promtool check rules`.
+packages+=(prometheus)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -39,6 +39,9 @@ struct ConfigurationValidator {
         validateCatalog()
         validateRetention()
         validateAuth()
+        if let address = configuration.server?.metricsListen, MetricsListener.parse(address) == nil {
+            fail("server.metricsListen", "must be host:port, e.g. 127.0.0.1:9425")
+        }
     }
 
     private mutating func validateStore() {

@@ -4,6 +4,7 @@ import HeraldCurl
 import HeraldSQLite
 import HeraldWorker
 import Logging
+import Metrics
 import ServiceLifecycle
 
 /// The running parts of a daemon, built by `buildServices` from a configuration; `main` and tests build the
@@ -15,6 +16,10 @@ public final class DaemonComponents: Sendable {
     public let send: SendStage
     public let counters: WorkerCounters
     public let logger: Logger
+    /// What `/metrics` shows.
+    public let metrics: DaemonMetrics
+    /// The Prometheus text exposition of this daemon, gauges refreshed (`GET /metrics`).
+    public let metricsText: @Sendable () async -> String
     let services: [ServiceGroupConfiguration.ServiceConfiguration]
 
     init(
@@ -24,6 +29,8 @@ public final class DaemonComponents: Sendable {
         send: SendStage,
         counters: WorkerCounters,
         logger: Logger,
+        metrics: DaemonMetrics,
+        metricsText: @escaping @Sendable () async -> String,
         services: [ServiceGroupConfiguration.ServiceConfiguration]
     ) {
         self.store = store
@@ -32,6 +39,8 @@ public final class DaemonComponents: Sendable {
         self.send = send
         self.counters = counters
         self.logger = logger
+        self.metrics = metrics
+        self.metricsText = metricsText
         self.services = services
     }
 }
@@ -101,7 +110,8 @@ public enum Daemon {
         output: LogOutput,
         clock: any WallClock = SystemWallClock(),
         notifier: SystemdNotifier = SystemdNotifier(),
-        statsInterval: Duration = .seconds(60)
+        statsInterval: Duration = .seconds(60),
+        metrics: DaemonMetrics = DaemonMetrics()
     ) throws -> DaemonComponents {
         let configuration = loaded.configuration
         let level = LogLevelBox(Logger.Level(rawValue: configuration.log.level) ?? .info)
@@ -110,7 +120,7 @@ public enum Daemon {
         let providers = try ProviderFactory.makeProviders(loaded)
         logNotConfigured(loaded, logger: logger)
         let transport = CurlTransport(maxHostConnections: configuration.worker.maxHostConnections)
-        let counters = WorkerCounters()
+        let counters = WorkerCounters(metrics: metrics.worker)
         let sendDoorbell = Doorbell()
         let worker = configuration.worker
         let send = SendStage(
@@ -186,6 +196,13 @@ public enum Daemon {
             logger: logger
         )
         services.append(entry(ReloadService(path: configPath, reloader: reloader), "reload"))
+        let metricsText: @Sendable () async -> String = {
+            await metrics.render(store: store, destinations: send.destinationCensus(), now: clock.now())
+        }
+        if let address = configuration.server?.metricsListen.flatMap(MetricsListener.parse) {
+            let listener = MetricsListener(host: address.host, port: address.port, logger: logger, render: metricsText)
+            services.append(entry(listener, "metrics"))
+        }
         services.append(
             entry(
                 ReadinessService(
@@ -203,6 +220,8 @@ public enum Daemon {
             send: send,
             counters: counters,
             logger: logger,
+            metrics: metrics,
+            metricsText: metricsText,
             services: services
         )
     }
@@ -255,9 +274,19 @@ public enum Daemon {
             CommandOutput.failure("cannot open the store: \(error)")
             return 1
         }
+        // The one process-wide metrics backend (what libraries record through swift-metrics lands in the same
+        // registry as the daemon's own handles); `serve` runs once per process.
+        let metrics = DaemonMetrics()
+        MetricsSystem.bootstrap(metrics.factory)
         let components: DaemonComponents
         do {
-            components = try buildServices(loaded: loaded, configPath: configPath, store: store, output: output)
+            components = try buildServices(
+                loaded: loaded,
+                configPath: configPath,
+                store: store,
+                output: output,
+                metrics: metrics
+            )
         } catch {
             CommandOutput.failure("\(error)")
             return 2

@@ -123,6 +123,17 @@ struct DestinationGate: Sendable {
         entries.filter { $0.value.broken }.map { ($0.key.notifier, $0.value.label) }.sorted { $0.label < $1.label }
     }
 
+    /// Counts destinations by what holds them back at `now` (one destination can be paused and broken).
+    func census(now: Date) -> DestinationCensus {
+        var census = DestinationCensus()
+        for entry in entries.values {
+            if let paused = entry.pausedUntil, paused > now { census.paused += 1 }
+            if case .open(let until) = entry.breaker.state, until > now { census.open += 1 }
+            if entry.broken { census.broken += 1 }
+        }
+        return census
+    }
+
     /// Drops state that no longer matters (full buckets, closed breakers, past pauses, stale reservations).
     mutating func compact(now: Date) {
         entries = entries.filter { _, entry in
@@ -139,4 +150,20 @@ enum GateEvent: Equatable, Sendable {
     case circuitOpened(until: Date)
     case broken
     case recovered
+}
+
+/// Destinations held back, by reason (`herald_destinations{state}`).
+public struct DestinationCensus: Sendable, Hashable {
+    /// Paused by a provider's `Retry-After`.
+    public var paused = 0
+    /// Circuit open after repeated failures.
+    public var open = 0
+    /// Repeated configuration or authentication errors.
+    public var broken = 0
+
+    public init(paused: Int = 0, open: Int = 0, broken: Int = 0) {
+        self.paused = paused
+        self.open = open
+        self.broken = broken
+    }
 }

@@ -101,7 +101,7 @@ public struct FanOutPlanner: Sendable {
     }
 
     /// Everything that became of the event; `problems` lists render failures for the log.
-    public func plan(_ event: Event) -> (result: FanOutResult, problems: [String], truncations: [String]) {
+    public func plan(_ event: Event) -> (result: FanOutResult, problems: [String], truncations: [RenderNote]) {
         guard let entry = catalog.entry(for: event.key) else {
             let suppression = Suppression(eventId: event.id, recipient: "*", channel: nil, reason: "unknown_key")
             return (FanOutResult(eventId: event.id, deliveries: [], suppressions: [suppression]), [], [])
@@ -130,7 +130,7 @@ public struct FanOutPlanner: Sendable {
         var seen = Set<String>()
         var deliveries: [NewDelivery] = []
         var problems: [String] = []
-        var truncations: [String] = []
+        var truncations: [RenderNote] = []
         for target in targets {
             let identity =
                 "\(target.recipient.kind.rawValue)|\(target.recipient.id ?? target.recipient.address)|\(target.channel.rawValue)"
@@ -168,7 +168,9 @@ public struct FanOutPlanner: Sendable {
             )
             do {
                 let rendered = try provider.render(input)
-                truncations.append(contentsOf: rendered.truncations)
+                for note in rendered.truncations {
+                    truncations.append(RenderNote(channel: target.channel, detail: note))
+                }
                 deliveries.append(
                     NewDelivery(
                         eventId: event.id,
@@ -202,5 +204,17 @@ public struct FanOutPlanner: Sendable {
             ),
             problems, truncations
         )
+    }
+}
+
+/// A truncation or template fallback of one rendered payload, with the channel it was rendered for.
+public struct RenderNote: Sendable, Hashable {
+    public var channel: Channel
+    /// The renderer's text; a template fallback starts with `RenderedMessage.templateFailurePrefix`.
+    public var detail: String
+
+    public init(channel: Channel, detail: String) {
+        self.channel = channel
+        self.detail = detail
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HeraldCore
 import Logging
+import Metrics
 import ServiceLifecycle
 import Synchronization
 
@@ -108,18 +109,23 @@ public final class FanOutStage: Service, Sendable {
                 )
             }
             for truncation in truncations {
-                if truncation.hasPrefix(RenderedMessage.templateFailurePrefix) {
+                let detail = truncation.detail
+                if detail.hasPrefix(RenderedMessage.templateFailurePrefix) {
                     logger.warning(
                         "template fallback",
                         metadata: [
                             "event.id": "\(item.event.id)",
-                            "template": "\(truncation.dropFirst(RenderedMessage.templateFailurePrefix.count))",
+                            "template": "\(detail.dropFirst(RenderedMessage.templateFailurePrefix.count))",
                         ]
                     )
                 } else {
+                    counters.metrics.truncated(truncation.channel)
                     logger.warning(
                         "payload truncated",
-                        metadata: ["event.id": "\(item.event.id)", "detail": "\(truncation)"]
+                        metadata: [
+                            "event.id": "\(item.event.id)", "channel": "\(truncation.channel.rawValue)",
+                            "detail": "\(detail)",
+                        ]
                     )
                 }
             }
@@ -138,6 +144,7 @@ public final class FanOutStage: Service, Sendable {
                 ]
             )
         }
+        counters.metrics.fannedOut(results, keys: claimed.map(\.event.key), catalog: planner.catalog)
         counters.eventsFannedOut.add(claimed.count, ordering: .relaxed)
         counters.deliveriesCreated.add(deliveries, ordering: .relaxed)
         return true
@@ -155,6 +162,10 @@ public final class WorkerCounters: Sendable {
     public let attempts = Atomic<Int>(0)
     /// Outcomes the store refused because the lease had been re-claimed by another worker (the fence).
     public let lostLeases = Atomic<Int>(0)
+    /// The Prometheus-facing handles (no-op unless the composition root passes real ones).
+    public let metrics: WorkerMetrics
 
-    public init() {}
+    public init(metrics: WorkerMetrics = WorkerMetrics(factory: NOOPMetricsHandler.instance)) {
+        self.metrics = metrics
+    }
 }

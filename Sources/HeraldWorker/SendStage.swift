@@ -112,6 +112,12 @@ public final class SendStage: Service, Sendable {
         gate.withLock { $0.brokenDestinations }
     }
 
+    /// How many destinations are paused by `Retry-After`, have an open circuit, or are broken, now.
+    public func destinationCensus() -> DestinationCensus {
+        let now = clock.now()
+        return gate.withLock { $0.census(now: now) }
+    }
+
     /// Transfers in flight now.
     public var inflightCount: Int { inflight.withLock { $0.count } }
 
@@ -218,6 +224,7 @@ public final class SendStage: Service, Sendable {
         }
         inflight.withLock { $0[delivery.id] = delivery.heldLease }
         counters.attempts.add(1, ordering: .relaxed)
+        counters.metrics.attemptStarted(delivery.channel)
         let http = self.http
         let mail = self.mail
         Task {
@@ -267,6 +274,7 @@ public final class SendStage: Service, Sendable {
         switch outcome {
         case .delivered(let receipt):
             counters.delivered.add(1, ordering: .relaxed)
+            counters.metrics.delivered(delivery.channel, secondsSinceIntake: now.timeIntervalSince(delivery.createdAt))
             let attempt = AttemptRecord(
                 startedAt: startedAt,
                 duration: duration,
@@ -291,6 +299,11 @@ public final class SendStage: Service, Sendable {
             switch decision {
             case .retry(let at):
                 counters.retried.add(1, ordering: .relaxed)
+                counters.metrics.retryScheduled(
+                    delivery.channel,
+                    reason: error.reason,
+                    firstFailure: delivery.attempts == 0
+                )
                 let attempt = AttemptRecord(
                     startedAt: startedAt,
                     duration: duration,
@@ -308,6 +321,7 @@ public final class SendStage: Service, Sendable {
                 }
             case .deadLetter:
                 counters.dead.add(1, ordering: .relaxed)
+                counters.metrics.deadLettered(delivery.channel, reason: error.reason)
                 let attempt = AttemptRecord(
                     startedAt: startedAt,
                     duration: duration,

@@ -24,6 +24,7 @@ final class SendHarness: Sendable {
     init(
         limits: RetryLimits = RetryLimits(maxAttempts: 3, maxAge: 3600),
         rateLimit: RateLimit = RateLimit(perSecond: 0, burst: 1),
+        counters: WorkerCounters = WorkerCounters(),
         handler: @escaping @Sendable (RecordedRequest) -> FakeResponse
     ) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-send-\(UUID().uuidString)")
@@ -43,7 +44,6 @@ final class SendHarness: Sendable {
             defaults: [.webhook: 6]
         )
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
-        let counters = WorkerCounters()
         let doorbell = Doorbell()
         stage = SendStage(
             store: store,
