@@ -19,7 +19,7 @@ public final class DaemonComponents: Sendable {
     /// What `/metrics` shows.
     public let metrics: DaemonMetrics
     /// The Prometheus text exposition of this daemon, gauges refreshed (`GET /metrics`).
-    public let metricsText: @Sendable () async -> String
+    public let metricsText: @Sendable () -> String
     let services: [ServiceGroupConfiguration.ServiceConfiguration]
 
     init(
@@ -30,7 +30,7 @@ public final class DaemonComponents: Sendable {
         counters: WorkerCounters,
         logger: Logger,
         metrics: DaemonMetrics,
-        metricsText: @escaping @Sendable () async -> String,
+        metricsText: @escaping @Sendable () -> String,
         services: [ServiceGroupConfiguration.ServiceConfiguration]
     ) {
         self.store = store
@@ -111,7 +111,8 @@ public enum Daemon {
         clock: any WallClock = SystemWallClock(),
         notifier: SystemdNotifier = SystemdNotifier(),
         statsInterval: Duration = .seconds(60),
-        metrics: DaemonMetrics = DaemonMetrics()
+        metrics: DaemonMetrics = DaemonMetrics(),
+        metricsRefresh: Duration = .seconds(5)
     ) throws -> DaemonComponents {
         let configuration = loaded.configuration
         let level = LogLevelBox(Logger.Level(rawValue: configuration.log.level) ?? .info)
@@ -196,9 +197,13 @@ public enum Daemon {
             logger: logger
         )
         services.append(entry(ReloadService(path: configPath, reloader: reloader), "reload"))
-        let metricsText: @Sendable () async -> String = {
-            await metrics.render(store: store, destinations: send.destinationCensus(), now: clock.now())
-        }
+        services.append(
+            entry(
+                QueueGaugeService(metrics: metrics, store: store, clock: clock, interval: metricsRefresh),
+                "queue-gauges"
+            )
+        )
+        let metricsText: @Sendable () -> String = { metrics.render(destinations: send.destinationCensus()) }
         if let address = configuration.server?.metricsListen.flatMap(MetricsListener.parse) {
             let listener = MetricsListener(host: address.host, port: address.port, logger: logger, render: metricsText)
             services.append(entry(listener, "metrics"))

@@ -3,11 +3,10 @@ import HeraldCore
 import HeraldWorker
 import Metrics
 import Prometheus
-import Synchronization
 
 /// Everything `/metrics` shows for one daemon: a `PrometheusCollectorRegistry` owned by the composition root,
-/// the worker's handles recorded into it, and the gauges read at scrape time (queue from `store.status`,
-/// destinations from the send stage's gates, the process from `/proc`).
+/// the worker's handles recorded into it, the queue gauges refreshed from `store.status` every few seconds, and
+/// the gauges read at scrape time (destinations from the send stage's gates, the process from `/proc`).
 ///
 /// Tests build as many as they like; only `herald serve` also makes the registry the process-wide
 /// `MetricsSystem` backend (for what libraries record through swift-metrics, e.g. the API's middleware).
@@ -18,25 +17,18 @@ public final class DaemonMetrics: Sendable {
     public let factory: HeraldMetricsFactory
     /// The handles the stages record into.
     public let worker: WorkerMetrics
-    /// The store is asked at most this often (a scrape storm must not become a store storm).
-    let storeRefreshInterval: TimeInterval
     private let queueDepth: [(DeliveryState, Prometheus.Gauge)]
     private let oldestDue: Prometheus.Gauge
     private let paused: Prometheus.Gauge
     private let open: Prometheus.Gauge
     private let broken: Prometheus.Gauge
     private let process: ProcessMetrics
-    private let lastStoreRefresh = Mutex<Date?>(nil)
 
     /// The delivery states shown in `herald_queue_depth`.
     public static let queueStates: [DeliveryState] = [.pending, .leased, .retrying, .dead]
 
-    public init(
-        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
-        storeRefreshInterval: TimeInterval = 1
-    ) {
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
-        self.storeRefreshInterval = storeRefreshInterval
         let factory = HeraldMetricsFactory(registry: registry)
         self.factory = factory
         worker = WorkerMetrics(factory: factory)
@@ -52,23 +44,22 @@ public final class DaemonMetrics: Sendable {
         process = ProcessMetrics(registry: registry)
     }
 
-    /// Refreshes the gauges and returns the Prometheus text exposition (format 0.0.4).
-    public func render(store: any Store, destinations: DestinationCensus, now: Date) async -> String {
+    /// Reads the queue gauges from `store.status` (the `QueueGaugeService` does it periodically, so a scrape
+    /// never waits for the store); a failing store leaves the last values.
+    public func refreshQueue(store: any Store, now: Date) async {
+        guard let status = try? await store.status(now: now) else { return }
+        for (state, gauge) in queueDepth {
+            gauge.set(to: Double(status.deliveries[state] ?? 0))
+        }
+        oldestDue.set(to: status.oldestDue.map { max(0, now.timeIntervalSince($0)) } ?? 0)
+    }
+
+    /// Refreshes the destination and process gauges and returns the Prometheus text exposition (format 0.0.4).
+    public func render(destinations: DestinationCensus) -> String {
         paused.set(to: Double(destinations.paused))
         open.set(to: Double(destinations.open))
         broken.set(to: Double(destinations.broken))
         process.refresh()
-        let due = lastStoreRefresh.withLock { last -> Bool in
-            guard last.map({ now.timeIntervalSince($0) < storeRefreshInterval }) != true else { return false }
-            last = now
-            return true
-        }
-        if due, let status = try? await store.status(now: now) {
-            for (state, gauge) in queueDepth {
-                gauge.set(to: Double(status.deliveries[state] ?? 0))
-            }
-            oldestDue.set(to: status.oldestDue.map { max(0, now.timeIntervalSince($0)) } ?? 0)
-        }
         return registry.emitToString()
     }
 

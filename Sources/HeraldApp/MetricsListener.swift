@@ -10,13 +10,13 @@ struct MetricsListener: Service {
     let port: Int
     let logger: Logger
     /// Renders the exposition text.
-    let render: @Sendable () async -> String
+    let render: @Sendable () -> String
 
     func run() async throws {
         let router = Router()
         let render = self.render
         router.get("/metrics") { _, _ -> Response in
-            let text = await render()
+            let text = render()
             return Response(
                 status: .ok,
                 headers: [.contentType: DaemonMetrics.contentType],

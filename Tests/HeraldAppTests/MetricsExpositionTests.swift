@@ -89,7 +89,8 @@ struct MetricsExpositionTests {
         }
 
         func scrape() async throws -> (text: String, parsed: PrometheusText) {
-            let text = await components.metricsText()
+            await components.metrics.refreshQueue(store: store, now: Date())
+            let text = components.metricsText()
             return (text, try PrometheusText(text))
         }
 

@@ -40,8 +40,18 @@ extension EndToEndTests {
         try await env.waitForStatus("4 delivered and 1 dead", timeout: .seconds(60), daemon: daemon) {
             $0.deliveries("delivered") == 4 && $0.deliveries("dead") == 1
         }
-        // The outcome is counted when it is recorded, which the status above already saw.
-        let (text, metrics) = try await scrape.get()
+        // Outcomes are counted before the status above saw them; the queue gauges follow within their refresh
+        // interval (5 s).
+        var scraped = try await scrape.get()
+        try await eventually(
+            "herald_queue_depth to show the dead letter",
+            timeout: .seconds(15),
+            every: .milliseconds(200)
+        ) {
+            scraped = try await scrape.get()
+            return scraped.parsed.value("herald_queue_depth", ["state": "dead"]) == 1
+        }
+        let (text, metrics) = scraped
         let webhook = ["channel": "webhook"]
         func deliveries(_ outcome: String, _ reason: String) -> Double? {
             metrics.value(
