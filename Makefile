@@ -20,7 +20,7 @@ run: release
 # Sets up and runs the whole test suite.
 test: setup
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	scripts/with-postgres.sh --optional $(SWIFT) test --skip-build
 
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Benchmarks Package.swift

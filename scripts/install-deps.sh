@@ -6,6 +6,8 @@ packages=(libcurl4-openssl-dev libsqlite3-dev pkg-config)
 packages+=(util-linux iproute2 procps curl python3-venv)
 # Tests: promtool (Debian's prometheus package) for `promtool check metrics` and `promtool check rules`.
 packages+=(prometheus)
+# Tests: a throwaway PostgreSQL cluster (scripts/with-postgres.sh) for the PostgreSQL store.
+packages+=(postgresql)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

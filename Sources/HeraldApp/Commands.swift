@@ -253,6 +253,7 @@ public enum Commands {
                     let object: JSONValue = .object([
                         "id": .string(record.event.id), "key": .string(record.event.key),
                         "state": .string(record.state.rawValue),
+                        "rejection": record.rejection.map { .string($0) } ?? .null,
                         "acceptedAt": .string(Timestamp.format(record.acceptedAt)),
                         "deliveries": .array(record.deliveries.map(describeJSON)),
                         "suppressed": .array(
@@ -271,6 +272,7 @@ public enum Commands {
                 CommandOutput.line(
                     "event \(record.event.id) key=\(record.event.key) state=\(record.state.rawValue) accepted=\(Timestamp.format(record.acceptedAt))"
                 )
+                if let rejection = record.rejection { CommandOutput.line("rejected: \(rejection)") }
                 CommandOutput.line("deliveries: \(record.deliveries.count)")
                 for delivery in record.deliveries { CommandOutput.line("  " + describeLine(delivery)) }
                 CommandOutput.line("suppressed: \(record.suppressions.count)")

@@ -75,8 +75,19 @@ public struct StoreSection: Sendable, Decodable {
         public var busyTimeoutSeconds: Double?
     }
 
+    /// `store.postgres`: several instances on one PostgreSQL database (SPEC §13, §14).
     public struct Postgres: Sendable, Decodable {
+        /// `postgres://user@host[:port]/database[?sslmode=disable|prefer]`, without a password.
         public var url: String
+        /// `${ENV_VAR}` holding the password (or use `passwordFile`).
+        public var password: String?
+        public var passwordFile: String?
+        /// Connections in each instance's pool.
+        public var poolSize: Int?
+        /// How often stages poll when no NOTIFY arrives.
+        public var pollMilliseconds: Int?
+        /// LISTEN for hints (false behind a pooler in transaction mode: polling only).
+        public var listen: Bool?
     }
 
     public var sqlite: SQLite?

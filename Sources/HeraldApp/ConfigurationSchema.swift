@@ -32,7 +32,10 @@ enum ConfigurationSchema {
         "server": .object(["listen": .scalar, "metricsListen": .scalar]),
         "store": .object([
             "sqlite": .object(["path": .scalar, "busyTimeoutSeconds": .scalar]),
-            "postgres": .object(["url": .scalar]),
+            "postgres": .object([
+                "url": .scalar, "password": .scalar, "passwordFile": .scalar, "poolSize": .scalar,
+                "pollMilliseconds": .scalar, "listen": .scalar,
+            ]),
         ]),
         "worker": .object([
             "concurrency": .scalar, "leaseSeconds": .scalar, "batchSize": .scalar, "pollMilliseconds": .scalar,

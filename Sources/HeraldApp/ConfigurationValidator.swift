@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import HeraldPostgres
 
 /// Checks a decoded configuration and resolves its secrets, collecting every problem with its path.
 struct ConfigurationValidator {
@@ -47,9 +48,21 @@ struct ConfigurationValidator {
     private mutating func validateStore() {
         let store = configuration.store
         switch (store.sqlite, store.postgres) {
-        case (nil, nil): fail("store", "must configure sqlite (postgres comes later)")
+        case (nil, nil): fail("store", "must configure sqlite or postgres")
         case (_?, _?): fail("store", "must configure exactly one of sqlite and postgres")
-        case (nil, _?): fail("store.postgres", "is not supported by this version; use store.sqlite")
+        case (nil, let postgres?):
+            do {
+                _ = try PostgresURL(postgres.url)
+            } catch {
+                fail("store.postgres.url", "\(error)")
+            }
+            if let size = postgres.poolSize, !(1...200).contains(size) {
+                fail("store.postgres.poolSize", "must be between 1 and 200")
+            }
+            if let poll = postgres.pollMilliseconds, !(10...60_000).contains(poll) {
+                fail("store.postgres.pollMilliseconds", "must be between 10 and 60000")
+            }
+            resolveSecret(value: postgres.password, file: postgres.passwordFile, path: "store.postgres.password")
         case (let sqlite?, nil):
             if sqlite.path.isEmpty { fail("store.sqlite.path", "must not be empty") }
             if let timeout = sqlite.busyTimeoutSeconds, !(0...600).contains(timeout) {

@@ -1,6 +1,7 @@
 import Foundation
 import HeraldCore
 import HeraldCurl
+import HeraldPostgres
 import HeraldSQLite
 import HeraldWorker
 import Logging
@@ -91,6 +92,26 @@ public enum Daemon {
 
     /// Opens the store named by the configuration and applies migrations.
     public static func openStore(_ loaded: LoadedConfiguration) async throws -> any Store {
+        if let postgres = loaded.configuration.store.postgres {
+            let store = try PostgresStore(
+                options: PostgresStoreOptions(
+                    url: postgres.url,
+                    password: loaded.secret("store.postgres.password"),
+                    poolSize: postgres.poolSize ?? 8,
+                    pollMilliseconds: postgres.pollMilliseconds ?? 250,
+                    listen: postgres.listen ?? true
+                ),
+                intake: EventIntake(catalog: loaded.catalog),
+                logger: Logger(label: "herald.postgres")
+            )
+            do {
+                try await store.migrate()
+            } catch {
+                try? await store.close()
+                throw error
+            }
+            return store
+        }
         guard let sqlite = loaded.configuration.store.sqlite else {
             throw ConfigurationError(problems: [FieldError(field: "store", message: "no supported store configured")])
         }
@@ -138,6 +159,8 @@ public enum Daemon {
                 concurrency: worker.concurrency,
                 batchSize: worker.batchSize,
                 leaseDuration: worker.leaseSeconds,
+                // On PostgreSQL, other instances' work arrives by NOTIFY or by this poll (SPEC §13 rule 4).
+                idlePoll: configuration.store.postgres.map { .milliseconds($0.pollMilliseconds ?? 250) } ?? .seconds(1),
                 shutdownDeadline: .milliseconds(Int64(worker.shutdownSeconds * 1000))
             ),
             logger: logger,
@@ -305,7 +328,24 @@ public enum Daemon {
                 send.doorbell.ring()
             }
         }
-        if watcher == nil {
+        if let postgres = store as? PostgresStore {
+            // The instance registry (SPEC §13 rule 3) and the NOTIFY hints (rule 4); polling stays on regardless.
+            do {
+                try await postgres.register()
+            } catch {
+                logger.warning("registering the instance failed", metadata: ["error": "\(error)"])
+            }
+            postgres.listen { [fanOut = components.fanOut, send = components.send] hint in
+                switch hint {
+                case .events, .directory: fanOut.doorbell.ring()
+                case .deliveries: send.doorbell.ring()
+                }
+            }
+            logger.info(
+                "store: postgresql",
+                metadata: ["instance": "\(postgres.instanceId)", "listen": "\(postgres.listening)"]
+            )
+        } else if watcher == nil {
             logger.warning("no change notification for the database; relying on polling")
         }
         logger.info(

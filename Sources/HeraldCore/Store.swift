@@ -8,6 +8,9 @@ public enum EventState: String, Sendable, Hashable, Codable, CaseIterable {
     case fanningOut
     /// Deliveries created.
     case fannedOut
+    /// Refused when claimed: an event written straight into the database (the PostgreSQL outbox) that failed
+    /// intake validation. Never fanned out, never retried; `EventRecord.rejection` says why.
+    case rejected
 }
 
 /// The result of storing one event.
@@ -78,19 +81,23 @@ public struct EventRecord: Sendable, Hashable {
     public var acceptedAt: Date
     public var deliveries: [Delivery]
     public var suppressions: [Suppression]
+    /// Why a `rejected` event was refused (`data.rule: must be an object`); nil otherwise.
+    public var rejection: String?
 
     public init(
         event: Event,
         state: EventState,
         acceptedAt: Date,
         deliveries: [Delivery],
-        suppressions: [Suppression]
+        suppressions: [Suppression],
+        rejection: String? = nil
     ) {
         self.event = event
         self.state = state
         self.acceptedAt = acceptedAt
         self.deliveries = deliveries
         self.suppressions = suppressions
+        self.rejection = rejection
     }
 }
 
@@ -136,6 +143,21 @@ public struct AddressSuppression: Sendable, Hashable {
         self.address = address
         self.reason = reason
         self.createdAt = createdAt
+    }
+}
+
+/// A destination no worker may send to before `until` (a provider's `Retry-After`), shared through the store so that
+/// every instance on it pauses (SPEC §10, §13 rule 5).
+public struct DestinationPause: Sendable, Hashable {
+    public var notifierId: Int
+    /// The rate-limit key (may be secret: never logged).
+    public var destination: String
+    public var until: Date
+
+    public init(notifierId: Int, destination: String, until: Date) {
+        self.notifierId = notifierId
+        self.destination = destination
+        self.until = until
     }
 }
 
@@ -240,4 +262,13 @@ public protocol Store: Sendable {
 
     /// Every suppressed address.
     func addressSuppressions() async throws -> [AddressSuppression]
+
+    // MARK: Destination pauses
+
+    /// Records that a destination is paused until `pause.until` for every worker on this store (the later time
+    /// wins when it is paused already).
+    func pauseDestination(_ pause: DestinationPause, now: Date) async throws
+
+    /// The destinations paused past `now`.
+    func destinationPauses(now: Date) async throws -> [DestinationPause]
 }

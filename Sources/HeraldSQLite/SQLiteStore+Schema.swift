@@ -152,6 +152,19 @@ extension SQLiteStore {
             // the newer claim. NULL when the delivery is not leased.
             try db.execute(sql: "ALTER TABLE deliveries ADD COLUMN lease_token INTEGER")
         }
+        migrator.registerMigration("v6") { db in
+            // Destinations paused by a Retry-After, shared by every process on the file (SPEC §13 rule 5).
+            try db.execute(
+                sql: """
+                    CREATE TABLE destination_pauses (
+                        notifier_id INTEGER NOT NULL,
+                        destination TEXT NOT NULL,
+                        until INTEGER NOT NULL,
+                        PRIMARY KEY (notifier_id, destination)
+                    ) WITHOUT ROWID;
+                    """
+            )
+        }
         return migrator
     }()
 }

@@ -39,6 +39,8 @@ struct DestinationGate: Sendable {
     /// Consecutive permanent configuration failures after which a destination counts as broken.
     let brokenThreshold: Int
     private var entries: [Key: Entry] = [:]
+    /// Pauses recorded in the store by any worker sharing it (another instance's Retry-After).
+    private var sharedPauses: [Key: Date] = [:]
 
     init(breakerThreshold: Int = 5, breakerCooldown: TimeInterval = 30, brokenThreshold: Int = 3) {
         self.breakerThreshold = breakerThreshold
@@ -56,6 +58,9 @@ struct DestinationGate: Sendable {
                 label: label
             )
         defer { entries[key] = entry }
+        if let shared = sharedPauses[key], now < shared {
+            return .wait(until: shared, because: .paused)
+        }
         if let paused = entry.pausedUntil {
             if now < paused { return .wait(until: paused, because: .paused) }
             entry.pausedUntil = nil
@@ -116,6 +121,11 @@ struct DestinationGate: Sendable {
             }
         }
         return events
+    }
+
+    /// Replaces the pauses learnt from the store.
+    mutating func adoptSharedPauses(_ pauses: [Key: Date]) {
+        sharedPauses = pauses
     }
 
     /// Destinations currently considered broken, as (notifier, redacted label).

@@ -71,6 +71,8 @@ public final class SendStage: Service, Sendable {
     private let inflight = Mutex<[Int64: Lease]>([:])
     private let abandoned = StopFlag()
     private let updates = Mutex<[DeliveryUpdate]>([])
+    /// When the pauses shared through the store were last read.
+    private let pausesReadAt = Mutex<Date>(.distantPast)
 
     public init(
         store: any Store,
@@ -175,6 +177,7 @@ public final class SendStage: Service, Sendable {
     /// Claims one batch and dispatches it; returns whether anything was claimed.
     @discardableResult
     public func claimAndDispatch(limit: Int) async throws -> Bool {
+        await refreshSharedPauses()
         let now = clock.now()
         let claimed = try await store.claimDeliveries(
             limit: limit,
@@ -185,6 +188,22 @@ public final class SendStage: Service, Sendable {
             dispatch(delivery)
         }
         return !claimed.isEmpty
+    }
+
+    /// Reads the destination pauses other workers recorded in the store (SPEC §13 rule 5), at most once a second.
+    private func refreshSharedPauses() async {
+        let now = clock.now()
+        let due = pausesReadAt.withLock { last -> Bool in
+            guard abs(now.timeIntervalSince(last)) >= 1 else { return false }
+            last = now
+            return true
+        }
+        guard due, let pauses = try? await store.destinationPauses(now: now) else { return }
+        var shared: [DestinationGate.Key: Date] = [:]
+        for pause in pauses {
+            shared[DestinationGate.Key(notifier: pause.notifierId, destination: pause.destination)] = pause.until
+        }
+        gate.withLock { $0.adoptSharedPauses(shared) }
     }
 
     private func dispatch(_ delivery: Delivery) {
@@ -269,6 +288,11 @@ public final class SendStage: Service, Sendable {
         let events = gate.withLock { $0.record(outcome, key: key, now: now) }
         for event in events {
             log(event, destination: label, notifier: delivery.notifierId)
+            if case .paused(let until) = event {
+                share(
+                    DestinationPause(notifierId: delivery.notifierId, destination: delivery.destination, until: until)
+                )
+            }
         }
         let update: DeliveryUpdate
         switch outcome {
@@ -351,6 +375,20 @@ public final class SendStage: Service, Sendable {
         let free = configuration.concurrency - inflightCount
         if free >= max(1, min(configuration.batchSize, configuration.concurrency / 4)) {
             doorbell.ring()
+        }
+    }
+
+    /// Records a Retry-After pause in the store, so that every worker sharing it pauses the destination too.
+    private func share(_ pause: DestinationPause) {
+        let store = self.store
+        let logger = self.logger
+        let now = clock.now()
+        Task {
+            do {
+                try await store.pauseDestination(pause, now: now)
+            } catch {
+                logger.warning("recording a destination pause failed", metadata: ["error": "\(error)"])
+            }
         }
     }
 

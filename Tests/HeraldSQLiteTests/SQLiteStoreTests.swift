@@ -132,7 +132,7 @@ import Testing
             }
             #expect(sent == count)
             let status = try await store.status(now: now)
-            #expect(status.events == [.accepted: 0, .fanningOut: 0, .fannedOut: count])
+            #expect(status.events == [.accepted: 0, .fanningOut: 0, .fannedOut: count, .rejected: 0])
             #expect(status.deliveries == [.pending: 0, .leased: 0, .retrying: 0, .delivered: count, .dead: 0])
             #expect(status.oldestDue == nil)
             try await store.close()
