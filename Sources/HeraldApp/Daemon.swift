@@ -90,8 +90,11 @@ public enum Daemon {
         )
     }
 
-    /// Opens the store named by the configuration and applies migrations.
-    public static func openStore(_ loaded: LoadedConfiguration) async throws -> any Store {
+    /// Opens the store named by the configuration and applies migrations. The command line's SQLite stores
+    /// announce their writes to a running daemon (`announcesWrites`); the daemon's own does not, so it never
+    /// wakes itself.
+    public static func openStore(_ loaded: LoadedConfiguration, announcesWrites: Bool = true) async throws -> any Store
+    {
         if let postgres = loaded.configuration.store.postgres {
             let store = try PostgresStore(
                 options: PostgresStoreOptions(
@@ -117,7 +120,8 @@ public enum Daemon {
         }
         let store = try SQLiteStore(
             path: loaded.configuration.resolvePath(sqlite.path),
-            busyTimeout: sqlite.busyTimeoutSeconds ?? 5
+            busyTimeout: sqlite.busyTimeoutSeconds ?? 5,
+            announcesWrites: announcesWrites
         )
         try await store.migrate()
         return store
@@ -297,7 +301,7 @@ public enum Daemon {
         let output = LogOutput.standardOutput(secrets: loaded.secretValues)
         let store: any Store
         do {
-            store = try await openStore(loaded)
+            store = try await openStore(loaded, announcesWrites: false)
         } catch {
             CommandOutput.failure("cannot open the store: \(error)")
             return 1
@@ -320,7 +324,7 @@ public enum Daemon {
             return 2
         }
         let logger = components.logger
-        // Wake the stages when another process (herald enqueue, herald deliveries retry) writes the database.
+        // Wake the stages when another process (herald enqueue, herald deliveries retry) announces a write.
         let watcher = loaded.configuration.store.sqlite.flatMap { sqlite in
             SQLiteChangeWatcher(databasePath: loaded.configuration.resolvePath(sqlite.path)) {
                 [fanOut = components.fanOut, send = components.send] in
@@ -385,9 +389,17 @@ struct TimeoutApplyingTransport: HTTPTransport {
     let totalTimeout: TimeInterval
 
     func send(_ request: HTTPRequest) async -> TransportResult {
+        await base.send(applied(request))
+    }
+
+    func start(_ request: HTTPRequest, completion: @escaping @Sendable (TransportResult) -> Void) {
+        base.start(applied(request), completion: completion)
+    }
+
+    private func applied(_ request: HTTPRequest) -> HTTPRequest {
         var request = request
         request.connectTimeout = connectTimeout
         request.totalTimeout = totalTimeout
-        return await base.send(request)
+        return request
     }
 }

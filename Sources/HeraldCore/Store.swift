@@ -180,6 +180,19 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+extension Store {
+    public func applyAndClaim(
+        _ updates: [DeliveryUpdate],
+        claimLimit: Int,
+        now: Date,
+        leaseUntil: Date
+    ) async throws -> (refused: [DeliveryUpdate], claimed: [Delivery]) {
+        let refused = updates.isEmpty ? [] : try await apply(updates, now: now)
+        guard claimLimit > 0 else { return (refused, []) }
+        return (refused, try await claimDeliveries(limit: claimLimit, now: now, leaseUntil: leaseUntil))
+    }
+}
+
 /// Durable storage of events, deliveries and attempts. Every method is atomic: fully applied or not at all.
 public protocol Store: Sendable {
     /// Applies pending schema migrations.
@@ -208,6 +221,18 @@ public protocol Store: Sendable {
     /// are returned, so the caller can count and log them.
     @discardableResult
     func apply(_ updates: [DeliveryUpdate], now: Date) async throws -> [DeliveryUpdate]
+
+    /// Applies `updates` as `apply` does (fenced; the refused ones are returned), then claims up to `claimLimit`
+    /// due deliveries as `claimDeliveries` does, in one transaction where the store can: the send stage records
+    /// the outcomes of one round and takes its next batch in a single commit. Either part may be empty. The
+    /// default runs the two calls in turn.
+    func applyAndClaim(
+        _ updates: [DeliveryUpdate],
+        claimLimit: Int,
+        now: Date,
+        leaseUntil: Date
+    ) async throws
+        -> (refused: [DeliveryUpdate], claimed: [Delivery])
 
     /// The earliest due time of a delivery waiting to be sent, if any.
     func nextDeliveryDue() async throws -> Date?

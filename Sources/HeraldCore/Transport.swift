@@ -132,6 +132,17 @@ public enum TransportResult: Sendable {
 public protocol HTTPTransport: Sendable {
     /// Performs one request; never throws, failures are results.
     func send(_ request: HTTPRequest) async -> TransportResult
+
+    /// Starts one request and calls `completion` exactly once with its result, on a thread of the transport's
+    /// choosing (keep it short and never block in it). The send stage uses this to avoid a task and a
+    /// continuation hop per delivery; the default runs `send` in a task.
+    func start(_ request: HTTPRequest, completion: @escaping @Sendable (TransportResult) -> Void)
+}
+
+extension HTTPTransport {
+    public func start(_ request: HTTPRequest, completion: @escaping @Sendable (TransportResult) -> Void) {
+        Task { completion(await send(request)) }
+    }
 }
 
 /// An email ready for SMTP: the envelope and the RFC 5322 message.
@@ -184,4 +195,13 @@ public enum MailResult: Sendable {
 /// Sends email through an SMTP relay.
 public protocol MailTransport: Sendable {
     func send(_ message: MailMessage) async -> MailResult
+
+    /// Starts one transaction and calls `completion` exactly once with its result (see `HTTPTransport.start`).
+    func start(_ message: MailMessage, completion: @escaping @Sendable (MailResult) -> Void)
+}
+
+extension MailTransport {
+    public func start(_ message: MailMessage, completion: @escaping @Sendable (MailResult) -> Void) {
+        Task { completion(await send(message)) }
+    }
 }

@@ -7,21 +7,21 @@ import HeraldCore
 /// Not `Sendable`: a transfer belongs to the loop thread. libcurl calls the callbacks on that same thread
 /// (inside `curl_multi_perform`), so the state they touch needs no lock.
 final class CurlEasyTransfer {
-    /// What the transfer is for, and who is waiting for it.
+    /// What the transfer is for, and what to call when it ends.
     enum Job {
-        case http(url: String, continuation: CheckedContinuation<TransportResult, Never>)
-        case smtp(secrets: [String], continuation: CheckedContinuation<MailResult, Never>)
+        case http(url: String, completion: @Sendable (TransportResult) -> Void)
+        case smtp(secrets: [String], completion: @Sendable (MailResult) -> Void)
     }
 
-    /// A finished transfer's result, resumed after the handle went back to the pool.
+    /// A finished transfer's result, delivered after the handle went back to the pool.
     enum Completion {
-        case http(CheckedContinuation<TransportResult, Never>, TransportResult)
-        case smtp(CheckedContinuation<MailResult, Never>, MailResult)
+        case http(@Sendable (TransportResult) -> Void, TransportResult)
+        case smtp(@Sendable (MailResult) -> Void, MailResult)
 
         func resume() {
             switch self {
-            case .http(let continuation, let result): continuation.resume(returning: result)
-            case .smtp(let continuation, let result): continuation.resume(returning: result)
+            case .http(let completion, let result): completion(result)
+            case .smtp(let completion, let result): completion(result)
             }
         }
     }
@@ -72,9 +72,9 @@ final class CurlEasyTransfer {
     /// Sets the options for an HTTP request; returns the CURLcode of the first option libcurl refused.
     func prepare(
         _ request: HTTPRequest,
-        continuation: CheckedContinuation<TransportResult, Never>
+        completion: @escaping @Sendable (TransportResult) -> Void
     ) -> CURLcode {
-        job = .http(url: request.url, continuation: continuation)
+        job = .http(url: request.url, completion: completion)
         var options = OptionSetter(handle: handle)
         setCommonOptions(&options, connectTimeout: request.connectTimeout, totalTimeout: request.totalTimeout)
         options.set(CURLOPT_URL, request.url)
@@ -120,10 +120,10 @@ final class CurlEasyTransfer {
     }
 
     /// Sets the options for an SMTP transaction; the envelope was validated by the caller.
-    func prepare(_ message: MailMessage, continuation: CheckedContinuation<MailResult, Never>) -> CURLcode {
+    func prepare(_ message: MailMessage, completion: @escaping @Sendable (MailResult) -> Void) -> CURLcode {
         job = .smtp(
             secrets: [message.relayURL, message.password ?? ""],
-            continuation: continuation
+            completion: completion
         )
         var options = OptionSetter(handle: handle)
         setCommonOptions(&options, connectTimeout: message.connectTimeout, totalTimeout: message.totalTimeout)
@@ -273,7 +273,7 @@ final class CurlEasyTransfer {
         guard let job else { return nil }
         let status = info(CURLINFO_RESPONSE_CODE)
         switch job {
-        case .http(let url, let continuation):
+        case .http(let url, let completion):
             if code == CURLE_OK {
                 let response = HTTPResponse(
                     status: status,
@@ -281,7 +281,7 @@ final class CurlEasyTransfer {
                     contentType: contentType,
                     body: responseBody
                 )
-                return .http(continuation, .response(response))
+                return .http(completion, .response(response))
             }
             let failure = TransportFailure.curl(
                 code: code,
@@ -290,10 +290,10 @@ final class CurlEasyTransfer {
                 detail: errorText(),
                 secrets: [url]
             )
-            return .http(continuation, .failure(failure))
-        case .smtp(let secrets, let continuation):
+            return .http(completion, .failure(failure))
+        case .smtp(let secrets, let completion):
             if code == CURLE_OK {
-                return .smtp(continuation, .accepted(replyCode: status))
+                return .smtp(completion, .accepted(replyCode: status))
             }
             let failure = TransportFailure.curl(
                 code: code,
@@ -303,18 +303,18 @@ final class CurlEasyTransfer {
                 secrets: secrets,
                 responseCode: status == 0 ? nil : status
             )
-            return .smtp(continuation, .failure(failure))
+            return .smtp(completion, .failure(failure))
         }
     }
 
-    /// The waiting caller's continuation resumed with `failure`, for transfers that will never finish.
+    /// The caller's completion with `failure`, for transfers that will never finish.
     func abandon(with failure: TransportFailure) -> Completion? {
         guard let job else { return nil }
         var failure = failure
         failure.requestSent = requestSent()
         switch job {
-        case .http(_, let continuation): return .http(continuation, .failure(failure))
-        case .smtp(_, let continuation): return .smtp(continuation, .failure(failure))
+        case .http(_, let completion): return .http(completion, .failure(failure))
+        case .smtp(_, let completion): return .smtp(completion, .failure(failure))
         }
     }
 

@@ -3,15 +3,15 @@ import Foundation
 import HeraldCore
 import Synchronization
 
-/// A request handed to the loop thread, with the continuation of the task waiting for it.
+/// A request handed to the loop thread, with what to call when it ends.
 enum CurlJob: Sendable {
-    case http(HTTPRequest, CheckedContinuation<TransportResult, Never>)
-    case smtp(MailMessage, CheckedContinuation<MailResult, Never>)
+    case http(HTTPRequest, @Sendable (TransportResult) -> Void)
+    case smtp(MailMessage, @Sendable (MailResult) -> Void)
 
     func fail(_ failure: TransportFailure) {
         switch self {
-        case .http(_, let continuation): continuation.resume(returning: .failure(failure))
-        case .smtp(_, let continuation): continuation.resume(returning: .failure(failure))
+        case .http(_, let completion): completion(.failure(failure))
+        case .smtp(_, let completion): completion(.failure(failure))
         }
     }
 }
@@ -34,6 +34,8 @@ final class CurlMultiLoop: @unchecked Sendable {
     private static let maxPooledHandles = 1024
 
     private let shared = Mutex(Shared())
+    /// The loop thread, once running: a job submitted from it (by a completion) needs no wake-up.
+    private let loopThread = Atomic<UInt>(0)
     private let multi: UnsafeMutableRawPointer
     private let finished = DispatchSemaphore(value: 0)
 
@@ -75,6 +77,10 @@ final class CurlMultiLoop: @unchecked Sendable {
             // The loop takes the whole queue at once: if it was not empty, a wake-up is already on its way.
             return state.queue.count == 1 ? .wakeLoop : .queued
         }
+        // The loop thread itself (a completion starting the next transfer) looks at the queue before it polls.
+        if case .wakeLoop = state, loopThread.load(ordering: .relaxed) == UInt(pthread_self()) {
+            return
+        }
         switch state {
         case .rejected: job.fail(Self.abortedFailure)
         case .wakeLoop: curl_multi_wakeup(multi)
@@ -112,6 +118,7 @@ final class CurlMultiLoop: @unchecked Sendable {
     // MARK: - The loop
 
     private func run() {
+        loopThread.store(UInt(pthread_self()), ordering: .relaxed)
         var running: Int32 = 0
         while true {
             let stopping = shared.withLock { state -> Bool in
@@ -128,6 +135,8 @@ final class CurlMultiLoop: @unchecked Sendable {
 
             _ = curl_multi_perform(multi, &running)
             drainFinished()
+            // Completions may have queued the next transfers without waking the loop: take them first.
+            if shared.withLock({ !$0.queue.isEmpty }) { continue }
 
             var timeout = -1
             _ = curl_multi_timeout(multi, &timeout)
@@ -149,10 +158,10 @@ final class CurlMultiLoop: @unchecked Sendable {
         }
         let code: CURLcode
         switch job {
-        case .http(let request, let continuation):
-            code = transfer.prepare(request, continuation: continuation)
-        case .smtp(let message, let continuation):
-            code = transfer.prepare(message, continuation: continuation)
+        case .http(let request, let completion):
+            code = transfer.prepare(request, completion: completion)
+        case .smtp(let message, let completion):
+            code = transfer.prepare(message, completion: completion)
         }
         if code != CURLE_OK {
             fail(transfer, code: code)

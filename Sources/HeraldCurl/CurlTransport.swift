@@ -6,7 +6,8 @@ import HeraldCore
 /// reusing easy handles and keep-alive connections (SPEC §10, providers.md §6).
 ///
 /// `send` never blocks a task's thread: it queues the request for the loop thread and suspends until the
-/// transfer finishes. Call `shutdown()` before dropping the transport to fail what is still in flight.
+/// transfer finishes. `start` queues it too and calls back on the loop thread when it finishes. Call
+/// `shutdown()` before dropping the transport to fail what is still in flight.
 public final class CurlTransport: HTTPTransport, MailTransport {
     private let loop: CurlMultiLoop
 
@@ -39,22 +40,35 @@ public final class CurlTransport: HTTPTransport, MailTransport {
 
     /// Performs one HTTP request; failures are results, never thrown.
     public func send(_ request: HTTPRequest) async -> TransportResult {
+        await withCheckedContinuation { continuation in
+            start(request) { continuation.resume(returning: $0) }
+        }
+    }
+
+    /// Starts one HTTP request; `completion` runs on the loop thread (or here, for a request refused before
+    /// libcurl sees it) and must not block.
+    public func start(_ request: HTTPRequest, completion: @escaping @Sendable (TransportResult) -> Void) {
         if let failure = Self.validate(request) {
-            return .failure(failure)
+            completion(.failure(failure))
+            return
         }
-        return await withCheckedContinuation { continuation in
-            loop.submit(.http(request, continuation))
-        }
+        loop.submit(.http(request, completion))
     }
 
     /// Performs one SMTP transaction; envelope addresses with CR, LF or NUL are refused before libcurl sees them.
     public func send(_ message: MailMessage) async -> MailResult {
+        await withCheckedContinuation { continuation in
+            start(message) { continuation.resume(returning: $0) }
+        }
+    }
+
+    /// Starts one SMTP transaction; `completion` runs as for `start(_:completion:)` of an HTTP request.
+    public func start(_ message: MailMessage, completion: @escaping @Sendable (MailResult) -> Void) {
         if let failure = Self.validate(message) {
-            return .failure(failure)
+            completion(.failure(failure))
+            return
         }
-        return await withCheckedContinuation { continuation in
-            loop.submit(.smtp(message, continuation))
-        }
+        loop.submit(.smtp(message, completion))
     }
 
     /// Fails queued and running transfers with `.aborted`, stops the loop thread and waits for it.

@@ -5,11 +5,15 @@ import Synchronization
 import Glibc
 #endif
 
-/// Calls back when another process may have written the database: inotify on the database's directory
-/// reports every write to the database and its write-ahead log, so `herald enqueue` wakes the daemon at once
-/// and the daemon does not have to poll while idle.
+/// Calls back when another process announced a write to the database: every `SQLiteStore` opened with
+/// `announcesWrites` (the command line: `herald enqueue`, `deliveries retry`, `import`) touches the wake file
+/// next to the database after each committed transaction, and inotify on the database's directory reports it,
+/// so the daemon wakes at once and does not have to poll while idle.
 ///
-/// The callback may fire for the daemon's own writes too; it only rings doorbells, so extra calls are cheap.
+/// The daemon's own writes do not announce themselves, so they never wake it: watching the database and its
+/// write-ahead log instead woke the watcher thread on every one of the daemon's own commits (thousands a second
+/// under load, each a context switch and a ring of both stages). A writer that does not announce (another tool)
+/// is still noticed by the stages' polling.
 public final class SQLiteChangeWatcher: Sendable {
     private let descriptor: Int32
     private let stopped = Atomic<Bool>(false)
@@ -22,14 +26,14 @@ public final class SQLiteChangeWatcher: Sendable {
         let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard fd >= 0 else { return nil }
         let directory = URL(fileURLWithPath: databasePath).deletingLastPathComponent().path
-        let mask = UInt32(IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE)
+        let mask = UInt32(IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ATTRIB)
         guard inotify_add_watch(fd, directory, mask) >= 0 else {
             close(fd)
             return nil
         }
         descriptor = fd
-        let name = URL(fileURLWithPath: databasePath).lastPathComponent
-        let thread = Thread { [self] in self.loop(databaseName: name, onChange: onChange) }
+        let name = URL(fileURLWithPath: WriteAnnouncer.wakePath(databasePath: databasePath)).lastPathComponent
+        let thread = Thread { [self] in self.loop(wakeName: name, onChange: onChange) }
         thread.name = "herald-sqlite-watch"
         thread.start()
         #else
@@ -50,7 +54,7 @@ public final class SQLiteChangeWatcher: Sendable {
         stop()
     }
 
-    private func loop(databaseName: String, onChange: @Sendable () -> Void) {
+    private func loop(wakeName: String, onChange: @Sendable () -> Void) {
         #if canImport(Glibc)
         var buffer = [UInt8](repeating: 0, count: 4096)
         while !stopped.load(ordering: .relaxed) {
@@ -60,14 +64,14 @@ public final class SQLiteChangeWatcher: Sendable {
             guard ready > 0 else { continue }
             let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
             guard count > 0 else { continue }
-            if Self.mentions(databaseName, in: buffer, count: count) { onChange() }
+            if Self.mentions(wakeName, in: buffer, count: count) { onChange() }
         }
         finished.withLock { $0 = true }
         #endif
     }
 
-    /// Whether any event in the buffer concerns the database or its `-wal` / `-shm` files.
-    static func mentions(_ databaseName: String, in buffer: [UInt8], count: Int) -> Bool {
+    /// Whether any event in the buffer concerns the file named `name`.
+    static func mentions(_ name: String, in buffer: [UInt8], count: Int) -> Bool {
         #if canImport(Glibc)
         let header = MemoryLayout<inotify_event>.size
         var offset = 0
@@ -77,10 +81,31 @@ public final class SQLiteChangeWatcher: Sendable {
             }
             let nameStart = offset + header
             let nameBytes = buffer[nameStart..<min(count, nameStart + nameLength)].prefix { $0 != 0 }
-            if String(decoding: nameBytes, as: UTF8.self).hasPrefix(databaseName) { return true }
+            if nameBytes.elementsEqual(name.utf8) { return true }
             offset = nameStart + nameLength
         }
         #endif
         return false
+    }
+}
+
+/// Touches the wake file next to a database after a committed write, for a `SQLiteChangeWatcher` in another
+/// process (the daemon). Best effort: when the file cannot be written, the daemon's polling still finds the write.
+struct WriteAnnouncer: Sendable {
+    let path: String
+
+    /// The wake file of the database at `databasePath`.
+    static func wakePath(databasePath: String) -> String { databasePath + "-wake" }
+
+    init(databasePath: String) {
+        path = Self.wakePath(databasePath: databasePath)
+    }
+
+    /// Opens and closes the wake file (inotify reports `IN_CLOSE_WRITE`); nothing is written to it.
+    func announce() {
+        #if canImport(Glibc)
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o660)
+        if fd >= 0 { close(fd) }
+        #endif
     }
 }

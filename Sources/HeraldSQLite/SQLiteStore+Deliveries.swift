@@ -7,39 +7,8 @@ extension SQLiteStore {
     /// leasing them until `leaseUntil` under a fresh lease token (the fence `apply` checks).
     public func claimDeliveries(limit: Int, now: Date, leaseUntil: Date) async throws -> [Delivery] {
         guard limit > 0 else { return [] }
-        let nowMillis = now.storeMillis
-        let leaseMillis = leaseUntil.storeMillis
-        // One token per claim: random, so that processes sharing the file never hand out the same one without
-        // coordinating (a collision needs two equal 63-bit draws).
-        let lease = Lease(token: Int64.random(in: 1...Int64.max), expiresAt: Date(storeMillis: leaseMillis))
         return try await write("claimDeliveries") { db in
-            // The partial index holds only the queue (not the delivered history) and is ordered by due time:
-            // the scan stops after `limit` rows.
-            let select = try db.cachedStatement(
-                sql: """
-                    SELECT \(DeliveryRow.columns) FROM deliveries INDEXED BY deliveries_due
-                    WHERE state IN ('pending', 'retrying', 'leased') AND due_at <= ?
-                    ORDER BY due_at, id LIMIT ?
-                    """
-            )
-            let update = try db.cachedStatement(
-                sql: "UPDATE deliveries SET state = 'leased', due_at = ?, updated_at = ?, lease_token = ? WHERE id = ?"
-            )
-            var deliveries: [Delivery] = []
-            deliveries.reserveCapacity(limit)
-            let cursor = try Row.fetchCursor(select, arguments: [nowMillis, limit])
-            while let row = try cursor.next() {
-                var delivery = try DeliveryRow.decode(row)
-                delivery.state = .leased
-                delivery.dueAt = lease.expiresAt
-                delivery.updatedAt = now
-                delivery.lease = lease
-                deliveries.append(delivery)
-            }
-            for delivery in deliveries {
-                try update.execute(arguments: [leaseMillis, nowMillis, lease.token, delivery.id])
-            }
-            return deliveries
+            try Self.claimDeliveries(db, limit: limit, now: now, leaseUntil: leaseUntil)
         }
     }
 
@@ -53,80 +22,136 @@ extension SQLiteStore {
     public func apply(_ updates: [DeliveryUpdate], now: Date) async throws -> [DeliveryUpdate] {
         guard !updates.isEmpty else { return [] }
         let nowMillis = now.storeMillis
-        return try await write("apply") { db in
-            let delivered = try db.cachedStatement(
-                sql: """
-                    UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, receipt = ?, updated_at = ?,
-                        lease_token = NULL
-                    WHERE id = ? AND state = 'leased' AND lease_token = ? RETURNING attempts
-                    """
-            )
-            let failed = try db.cachedStatement(
-                sql: """
-                    UPDATE deliveries SET state = ?, attempts = attempts + 1, due_at = ?, last_error = ?,
-                        last_reason = ?, updated_at = ?, lease_token = NULL
-                    WHERE id = ? AND state = 'leased' AND lease_token = ? RETURNING attempts
-                    """
-            )
-            let deferred = try db.cachedStatement(
-                sql: """
-                    UPDATE deliveries SET state = CASE WHEN attempts > 0 THEN 'retrying' ELSE 'pending' END,
-                        due_at = ?, updated_at = ?, lease_token = NULL
-                    WHERE id = ? AND state = 'leased' AND lease_token = ? RETURNING attempts
-                    """
-            )
-            let insertAttempt = try db.cachedStatement(
-                sql: """
-                    INSERT INTO attempts (delivery_id, number, started_at, duration, result, reason, status, detail)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """
-            )
-            var refused: [DeliveryUpdate] = []
-            for update in updates {
-                let number: Int?
-                let attempt: AttemptRecord
-                switch update {
-                case .delivered(let id, let lease, let record, let receipt):
-                    attempt = record
-                    number = try Int.fetchOne(delivered, arguments: [receipt, nowMillis, id, lease.token])
-                case .retry(let id, let lease, let record, let at):
-                    attempt = record
-                    number = try Int.fetchOne(
-                        failed,
-                        arguments: [
-                            DeliveryState.retrying.rawValue, at.storeMillis, record.summary, record.reason?.rawValue,
-                            nowMillis, id, lease.token,
-                        ]
-                    )
-                case .dead(let id, let lease, let record):
-                    attempt = record
-                    // A dead letter is never due; `due_at` keeps the time it died, for the record.
-                    number = try Int.fetchOne(
-                        failed,
-                        arguments: [
-                            DeliveryState.dead.rawValue, nowMillis, record.summary, record.reason?.rawValue,
-                            nowMillis, id, lease.token,
-                        ]
-                    )
-                case .deferred(let id, let lease, let until):
-                    let applied = try Int.fetchOne(
-                        deferred,
-                        arguments: [until.storeMillis, nowMillis, id, lease.token]
-                    )
-                    if applied == nil { refused.append(update) }
-                    continue
-                }
-                guard let number else {
-                    refused.append(update)
-                    continue
-                }
-                try insertAttempt.execute(arguments: [
-                    update.id, number, attempt.startedAt.storeMillis, attempt.duration, attempt.result.rawValue,
-                    attempt.reason?.rawValue, attempt.status, attempt.detail,
-                ])
-            }
-            return refused
+        return try await write("apply") { db in try Self.apply(updates, nowMillis: nowMillis, db) }
+    }
+
+    /// Applies the outcomes (fenced, as `apply`) and claims the next batch (as `claimDeliveries`) in one
+    /// transaction: one commit for a round of the send stage.
+    public func applyAndClaim(
+        _ updates: [DeliveryUpdate],
+        claimLimit: Int,
+        now: Date,
+        leaseUntil: Date
+    ) async throws -> (refused: [DeliveryUpdate], claimed: [Delivery]) {
+        guard !updates.isEmpty || claimLimit > 0 else { return ([], []) }
+        let nowMillis = now.storeMillis
+        return try await write("applyAndClaim") { db in
+            let refused = try Self.apply(updates, nowMillis: nowMillis, db)
+            guard claimLimit > 0 else { return (refused, []) }
+            return (refused, try Self.claimDeliveries(db, limit: claimLimit, now: now, leaseUntil: leaseUntil))
         }
+    }
+
+    private static func claimDeliveries(_ db: Database, limit: Int, now: Date, leaseUntil: Date) throws -> [Delivery] {
+        let nowMillis = now.storeMillis
+        let leaseMillis = leaseUntil.storeMillis
+        // One token per claim: random, so that processes sharing the file never hand out the same one without
+        // coordinating (a collision needs two equal 63-bit draws).
+        let lease = Lease(token: Int64.random(in: 1...Int64.max), expiresAt: Date(storeMillis: leaseMillis))
+        // The partial index holds only the queue (not the delivered history) and is ordered by due time:
+        // the scan stops after `limit` rows.
+        let select = try db.cachedStatement(
+            sql: """
+                SELECT \(DeliveryRow.columns) FROM deliveries INDEXED BY deliveries_due
+                WHERE state IN ('pending', 'retrying', 'leased') AND due_at <= ?
+                ORDER BY due_at, id LIMIT ?
+                """
+        )
+        let update = try db.cachedStatement(
+            sql: "UPDATE deliveries SET state = 'leased', due_at = ?, updated_at = ?, lease_token = ? WHERE id = ?"
+        )
+        var deliveries: [Delivery] = []
+        deliveries.reserveCapacity(limit)
+        let cursor = try Row.fetchCursor(select, arguments: [nowMillis, limit])
+        while let row = try cursor.next() {
+            var delivery = try DeliveryRow.decode(row)
+            delivery.state = .leased
+            delivery.dueAt = lease.expiresAt
+            delivery.updatedAt = now
+            delivery.lease = lease
+            deliveries.append(delivery)
+        }
+        for delivery in deliveries {
+            try update.execute(arguments: [leaseMillis, nowMillis, lease.token, delivery.id])
+        }
+        return deliveries
+    }
+
+    private static func apply(_ updates: [DeliveryUpdate], nowMillis: Int64, _ db: Database) throws -> [DeliveryUpdate]
+    {
+        guard !updates.isEmpty else { return [] }
+        let delivered = try db.cachedStatement(
+            sql: """
+                UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, receipt = ?, updated_at = ?,
+                    lease_token = NULL
+                WHERE id = ? AND state = 'leased' AND lease_token = ? RETURNING attempts
+                """
+        )
+        let failed = try db.cachedStatement(
+            sql: """
+                UPDATE deliveries SET state = ?, attempts = attempts + 1, due_at = ?, last_error = ?,
+                    last_reason = ?, updated_at = ?, lease_token = NULL
+                WHERE id = ? AND state = 'leased' AND lease_token = ? RETURNING attempts
+                """
+        )
+        let deferred = try db.cachedStatement(
+            sql: """
+                UPDATE deliveries SET state = CASE WHEN attempts > 0 THEN 'retrying' ELSE 'pending' END,
+                    due_at = ?, updated_at = ?, lease_token = NULL
+                WHERE id = ? AND state = 'leased' AND lease_token = ? RETURNING attempts
+                """
+        )
+        let insertAttempt = try db.cachedStatement(
+            sql: """
+                INSERT INTO attempts (delivery_id, number, started_at, duration, result, reason, status, detail)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        )
+        var refused: [DeliveryUpdate] = []
+        for update in updates {
+            let number: Int?
+            let attempt: AttemptRecord
+            switch update {
+            case .delivered(let id, let lease, let record, let receipt):
+                attempt = record
+                number = try Int.fetchOne(delivered, arguments: [receipt, nowMillis, id, lease.token])
+            case .retry(let id, let lease, let record, let at):
+                attempt = record
+                number = try Int.fetchOne(
+                    failed,
+                    arguments: [
+                        DeliveryState.retrying.rawValue, at.storeMillis, record.summary, record.reason?.rawValue,
+                        nowMillis, id, lease.token,
+                    ]
+                )
+            case .dead(let id, let lease, let record):
+                attempt = record
+                // A dead letter is never due; `due_at` keeps the time it died, for the record.
+                number = try Int.fetchOne(
+                    failed,
+                    arguments: [
+                        DeliveryState.dead.rawValue, nowMillis, record.summary, record.reason?.rawValue,
+                        nowMillis, id, lease.token,
+                    ]
+                )
+            case .deferred(let id, let lease, let until):
+                let applied = try Int.fetchOne(
+                    deferred,
+                    arguments: [until.storeMillis, nowMillis, id, lease.token]
+                )
+                if applied == nil { refused.append(update) }
+                continue
+            }
+            guard let number else {
+                refused.append(update)
+                continue
+            }
+            try insertAttempt.execute(arguments: [
+                update.id, number, attempt.startedAt.storeMillis, attempt.duration, attempt.result.rawValue,
+                attempt.reason?.rawValue, attempt.status, attempt.detail,
+            ])
+        }
+        return refused
     }
 
     /// The earliest due time among pending, retrying and leased deliveries (a lease's expiry is its due time).

@@ -8,8 +8,7 @@ extension SQLiteStore {
     public func enqueue(_ events: [NewEvent], now: Date) async throws -> [EnqueueResult] {
         guard !events.isEmpty else { return [] }
         // Encode before taking the write lock: the lock is shared with every other writer.
-        let encoder = EventBody.encoder()
-        let bodies = try events.map { String(decoding: try encoder.encode($0.event), as: UTF8.self) }
+        let bodies = events.map { String(decoding: EventBody.encode($0.event), as: UTF8.self) }
         let nowMillis = now.storeMillis
         return try await write("enqueue") { db in
             let findKey = try db.cachedStatement(
@@ -99,10 +98,9 @@ extension SQLiteStore {
             return rows.map { ($0.acceptedAt, $0.body) }
         }
         // Decoded after the commit, off the writer: JSON decoding is the expensive part.
-        let decoder = EventBody.decoder()
         return try claimed.map {
             ClaimedEvent(
-                event: try decoder.decode(Event.self, from: $0.body),
+                event: try EventBody.decode($0.body),
                 acceptedAt: Date(storeMillis: $0.acceptedAt)
             )
         }
@@ -204,7 +202,7 @@ extension SQLiteStore {
         }
         guard let stored else { return nil }
         return EventRecord(
-            event: try EventBody.decoder().decode(Event.self, from: stored.body),
+            event: try EventBody.decode(stored.body),
             state: try parse(EventState.self, stored.state, column: "event state"),
             acceptedAt: Date(storeMillis: stored.acceptedAt),
             deliveries: stored.deliveries,

@@ -13,6 +13,8 @@ public final class SQLiteStore: Store {
     let pool: DatabasePool
     /// True when opened read-only (`herald status`, `herald explain` on a file they may not write).
     let readOnly: Bool
+    /// Wakes a daemon's `SQLiteChangeWatcher` after each committed write; nil in the daemon itself.
+    private let announcer: WriteAnnouncer?
 
     /// Opens (and creates, unless `readOnly`) the database at `path`, creating its parent directory if missing.
     ///
@@ -20,9 +22,17 @@ public final class SQLiteStore: Store {
     ///   - path: The database file, e.g. `/var/lib/herald/herald.db`.
     ///   - readOnly: Open without write access; writes then fail with `StoreError.unavailable`.
     ///   - busyTimeout: How long a transaction waits for a lock held by another connection or process.
+    ///   - announcesWrites: Touch the wake file after every committed write so that a daemon watching the file
+    ///     (`SQLiteChangeWatcher`) wakes at once. The daemon opens its own store without it.
     /// - Throws: `StoreError.unavailable` when the file cannot be opened.
-    public init(path: String, readOnly: Bool = false, busyTimeout: TimeInterval = 5) throws {
+    public init(
+        path: String,
+        readOnly: Bool = false,
+        busyTimeout: TimeInterval = 5,
+        announcesWrites: Bool = true
+    ) throws {
         self.readOnly = readOnly
+        announcer = announcesWrites && !readOnly ? WriteAnnouncer(databasePath: path) : nil
         let parent = URL(fileURLWithPath: path).deletingLastPathComponent()
         if !readOnly {
             do {
@@ -96,7 +106,9 @@ public final class SQLiteStore: Store {
     /// Runs `updates` in one `BEGIN IMMEDIATE` transaction on the writer, mapping lock and I/O failures.
     func write<T: Sendable>(_ operation: String, _ updates: @Sendable (Database) throws -> T) async throws -> T {
         do {
-            return try await pool.write(updates)
+            let result = try await pool.write(updates)
+            announcer?.announce()
+            return result
         } catch let error as DatabaseError {
             throw Self.translate(error, operation: operation)
         }

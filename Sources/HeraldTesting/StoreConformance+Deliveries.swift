@@ -160,6 +160,57 @@ extension StoreConformance {
         try expectEqual(delivery.lastReason, .rateLimited, "the last failure is kept")
     }
 
+    static func applyAndClaim(_ store: any Store) async throws {
+        let ids = try await seedDeliveries(store, eventIds: ["evt_1"], perEvent: 3, at: at(0))
+        let nothing = try await store.applyAndClaim([], claimLimit: 0, now: at(1), leaseUntil: at(31))
+        try expect(nothing.refused.isEmpty && nothing.claimed.isEmpty, "nothing to do")
+        let first = try await store.applyAndClaim([], claimLimit: 1, now: at(1), leaseUntil: at(31)).claimed
+        try expectEqual(first.count, 1, "claims alone")
+        let claimed = try unwrap(first.first, "claimed")
+        try expectEqual(claimed.state, .leased, "claimed state")
+        try expectSameTime(claimed.dueAt, at(31), "claimed lease")
+        let lease = try unwrap(claimed.lease, "claimed lease token")
+
+        let round = try await store.applyAndClaim(
+            [.delivered(id: claimed.id, lease: lease, attempt: attempt(.delivered, at: at(1)), receipt: "r1")],
+            claimLimit: 10,
+            now: at(2),
+            leaseUntil: at(32)
+        )
+        try expect(round.refused.isEmpty, "the outcome was accepted")
+        let rest = round.claimed
+        try expectEqual(Set(rest.map(\.id)), Set(ids).subtracting([claimed.id]), "the other two claimed")
+        let delivered = try await stored(store, claimed.id)
+        try expectEqual(delivered.state, .delivered, "the outcome was applied")
+        try expectEqual(delivered.attempts, 1, "attempts")
+        try expectEqual(delivered.receipt, "r1", "receipt")
+
+        var deferrals: [DeliveryUpdate] = []
+        for delivery in rest {
+            deferrals.append(.deferred(id: delivery.id, lease: try unwrap(delivery.lease, "lease"), until: at(50)))
+        }
+        let outcomesOnly = try await store.applyAndClaim(deferrals, claimLimit: 0, now: at(3), leaseUntil: at(33))
+        try expect(outcomesOnly.refused.isEmpty && outcomesOnly.claimed.isEmpty, "outcomes alone claim nothing")
+        let deferred = try await stored(store, rest[0].id)
+        try expectEqual(deferred.state, .pending, "deferred state")
+        try expectSameTime(deferred.dueAt, at(50), "deferred due")
+
+        // The outcomes go first: one for a delivery that is no longer leased under its token is refused (and
+        // returned), and the claim in the same call still takes the delivery.
+        let stale = DeliveryUpdate.delivered(
+            id: rest[0].id,
+            lease: try unwrap(rest[0].lease, "old lease"),
+            attempt: attempt(.delivered, at: at(50)),
+            receipt: "stale"
+        )
+        let again = try await store.applyAndClaim([stale], claimLimit: 10, now: at(50), leaseUntil: at(80))
+        try expectEqual(again.refused, [stale], "the stale outcome is refused")
+        try expectEqual(Set(again.claimed.map(\.id)), Set(rest.map(\.id)), "reclaimed when due")
+        let reclaimed = try await stored(store, rest[0].id)
+        try expectEqual(reclaimed.state, .leased, "the stale outcome did not apply")
+        try expectEqual(reclaimed.attempts, 0, "no attempt counted")
+    }
+
     static func applyIgnoresUnleased(_ store: any Store) async throws {
         let ids = try await seedDeliveries(store, eventIds: ["evt_1"], perEvent: 2, at: at(0))
         // Never claimed: an update (with a lease no claim handed out) must not touch it.

@@ -68,6 +68,7 @@ public struct StoreConformance: Sendable {
         check("the fence refuses outcomes of a lease that was re-claimed", fenceRefusesAReclaimedLease),
         check("the fence accepts an expired lease nobody re-claimed", fenceAcceptsAnExpiredLeaseNobodyReclaimed),
         check("apply handles a mixed batch", applyMixedBatch),
+        check("applyAndClaim records outcomes, then claims, in one call", applyAndClaim),
         check("nextDeliveryDue and status follow the queue", nextDueAndStatus),
         check("deliveries lists by state, most recently updated first", deliveriesListing),
         check("requeueDead replays dead letters only", requeueDead),

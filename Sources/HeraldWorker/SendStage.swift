@@ -8,16 +8,12 @@ import Synchronization
 public struct SendConfiguration: Sendable {
     /// Transfers in flight at most.
     public var concurrency: Int
-    /// Deliveries claimed per batch at most.
+    /// Deliveries claimed per batch at most; up to one batch more than `concurrency` is claimed ahead.
     public var batchSize: Int
     /// How long a claimed delivery stays ours; a crash returns it to the queue after this.
     public var leaseDuration: TimeInterval
     /// The longest idle sleep; the stage wakes earlier for the next due delivery or when rung.
     public var idlePoll: Duration
-    /// How often outcomes are written when few are waiting.
-    public var flushInterval: Duration
-    /// How many outcomes trigger a write at once.
-    public var flushBatch: Int
     /// How long shutdown waits for transfers in flight.
     public var shutdownDeadline: Duration
     public var retryPolicy: RetryPolicy
@@ -31,8 +27,6 @@ public struct SendConfiguration: Sendable {
         batchSize: Int = 256,
         leaseDuration: TimeInterval = 60,
         idlePoll: Duration = .seconds(1),
-        flushInterval: Duration = .milliseconds(2),
-        flushBatch: Int = 512,
         shutdownDeadline: Duration = .seconds(10),
         retryPolicy: RetryPolicy = RetryPolicy(),
         breakerThreshold: Int = 5,
@@ -42,8 +36,6 @@ public struct SendConfiguration: Sendable {
         self.batchSize = max(1, batchSize)
         self.leaseDuration = leaseDuration
         self.idlePoll = idlePoll
-        self.flushInterval = flushInterval
-        self.flushBatch = flushBatch
         self.shutdownDeadline = shutdownDeadline
         self.retryPolicy = retryPolicy
         self.breakerThreshold = breakerThreshold
@@ -53,6 +45,15 @@ public struct SendConfiguration: Sendable {
 
 /// Claims due deliveries, paces them per destination, sends them through the transports with many in flight,
 /// classifies each result and records outcomes in batches.
+///
+/// The shape, chosen so that nothing waits on a timer or hops through a task per delivery:
+/// - one *pump* task owns the store: each round it writes the outcomes buffered so far and claims the next batch
+///   in one transaction (`Store.applyAndClaim`), so claiming and recording share a commit and never queue
+///   behind each other on the writer;
+/// - claimed deliveries wait in a small ready queue (up to one batch ahead of the transfers in flight);
+/// - a transport calls back on its own thread when a transfer ends (`HTTPTransport.start`): the callback
+///   classifies the result, buffers the outcome, and starts the next ready delivery at once, without waiting
+///   for the pump; only the first outcome of an empty buffer rings the pump.
 public final class SendStage: Service, Sendable {
     private let store: any Store
     private let providers: Mutex<ProviderSet>
@@ -63,16 +64,27 @@ public final class SendStage: Service, Sendable {
     private let logger: Logger
     private let counters: WorkerCounters
     private let random: @Sendable () -> Double
-    /// Rung when deliveries may be due (fan-out stored some, a slot freed up).
+    /// Rung when deliveries may be due (fan-out stored some, another process wrote) and by the first outcome
+    /// buffered while the pump is idle.
     public let doorbell: Doorbell
-    private let flushDoorbell = Doorbell()
     private let gate: Mutex<DestinationGate>
-    /// Deliveries being sent, with the lease each was claimed under.
-    private let inflight = Mutex<[Int64: Lease]>([:])
-    private let abandoned = StopFlag()
-    private let updates = Mutex<[DeliveryUpdate]>([])
     /// When the pauses shared through the store were last read.
     private let pausesReadAt = Mutex<Date>(.distantPast)
+    private let flow = Mutex(Flow())
+
+    /// What is claimed, in flight and waiting to be recorded; one lock, so a delivery is always in exactly one
+    /// of: the ready queue, the in-flight set, the outcome buffer (or written).
+    private struct Flow {
+        /// Claimed and not started yet, last element first.
+        var ready: [Delivery] = []
+        /// Deliveries being sent, with the lease each was claimed under.
+        var inflight: [Int64: Lease] = [:]
+        var updates: [DeliveryUpdate] = []
+        /// Shutdown: no ready delivery starts any more.
+        var draining = false
+        /// Shutdown deadline passed: outcomes of transfers still running are dropped (their leases were released).
+        var abandoned = false
+    }
 
     public init(
         store: any Store,
@@ -120,41 +132,62 @@ public final class SendStage: Service, Sendable {
         return gate.withLock { $0.census(now: now) }
     }
 
-    /// Transfers in flight now.
-    public var inflightCount: Int { inflight.withLock { $0.count } }
+    /// Deliveries claimed and not finished yet: transfers in flight plus those waiting in the ready queue.
+    public var inflightCount: Int { flow.withLock { $0.inflight.count + $0.ready.count } }
+
+    /// Below this many free places the pump does not claim (it would claim tiny batches).
+    private var claimThreshold: Int { max(1, min(configuration.batchSize, configuration.concurrency / 4)) }
 
     public func run() async throws {
         let stopping = StopFlag()
-        let recorderDone = StopFlag()
-        async let recorder: Void = runRecorder(until: recorderDone)
         await withGracefulShutdownHandler {
-            await claimLoop(stopping: stopping)
+            await pump(stopping: stopping)
         } onGracefulShutdown: {
             stopping.set()
             self.doorbell.ring()
         }
         await drain()
-        recorderDone.set()
-        flushDoorbell.ring()
-        await recorder
         logger.debug("send stage stopped")
     }
 
-    private func claimLoop(stopping: StopFlag) async {
+    /// Records outcomes and claims work, one transaction per round, until shutdown.
+    private func pump(stopping: StopFlag) async {
         var lastCompaction = clock.now()
-        let threshold = max(1, min(configuration.batchSize, configuration.concurrency / 4))
         while !stopping.isSet && !Task.isCancelled {
-            let free = configuration.concurrency - inflightCount
-            let canClaim = free >= threshold || free == configuration.concurrency
-            var claimedAny = false
-            if canClaim {
+            let (batch, room) = flow.withLock { flow -> ([DeliveryUpdate], Int) in
+                defer { flow.updates.removeAll(keepingCapacity: true) }
+                // Up to one batch claimed ahead of the transfers in flight.
+                let room = configuration.concurrency + configuration.batchSize - flow.inflight.count - flow.ready.count
+                return (flow.updates, room)
+            }
+            let limit = room >= claimThreshold ? min(room, configuration.batchSize) : 0
+            var claimed: [Delivery] = []
+            if !batch.isEmpty || limit > 0 {
+                // Pauses other workers shared through the store apply to what is claimed now (read at most once a
+                // second).
+                if limit > 0 { await refreshSharedPauses() }
+                let now = clock.now()
                 do {
-                    claimedAny = try await claimAndDispatch(limit: min(free, configuration.batchSize))
-                } catch is CancellationError {
-                    break
+                    let round = try await store.applyAndClaim(
+                        batch,
+                        claimLimit: limit,
+                        now: now,
+                        leaseUntil: now.addingTimeInterval(configuration.leaseDuration)
+                    )
+                    lost(round.refused)
+                    claimed = round.claimed
                 } catch {
-                    logger.error("claiming deliveries failed; will retry", metadata: ["error": "\(error)"])
+                    flow.withLock { $0.updates.insert(contentsOf: batch, at: 0) }
+                    logger.error(
+                        "recording outcomes and claiming deliveries failed; will retry",
+                        metadata: ["error": "\(error)", "outcomes": "\(batch.count)"]
+                    )
                     try? await Task.sleep(for: .milliseconds(250))
+                    continue
+                }
+                if !claimed.isEmpty {
+                    flow.withLock { $0.ready.insert(contentsOf: claimed.reversed(), at: 0) }
+                    startReady()
                 }
             }
             let now = clock.now()
@@ -162,11 +195,11 @@ public final class SendStage: Service, Sendable {
                 gate.withLock { $0.compact(now: now) }
                 lastCompaction = now
             }
-            guard !claimedAny else { continue }
-            // Idle: sleep until the next delivery comes due (a retry, a deferred turn), or until rung by
-            // fan-out, a freed slot or a write by another process.
+            if !claimed.isEmpty || flow.withLock({ !$0.updates.isEmpty }) { continue }
+            // Nothing to write and nothing due: sleep until the next delivery comes due (a retry, a deferred
+            // turn), or until rung by fan-out, the first outcome, or a write by another process.
             var timeout = configuration.idlePoll
-            if canClaim, let due = try? await store.nextDeliveryDue() {
+            if limit > 0, let due = try? await store.nextDeliveryDue() {
                 let milliseconds = Int64((due.timeIntervalSince(clock.now()) * 1000).rounded(.up))
                 timeout = min(timeout, .milliseconds(max(1, milliseconds)))
             }
@@ -174,7 +207,8 @@ public final class SendStage: Service, Sendable {
         }
     }
 
-    /// Claims one batch and dispatches it; returns whether anything was claimed.
+    /// Claims one batch and starts it; returns whether anything was claimed. (The pump claims on its own; this
+    /// is the step tests drive by hand.)
     @discardableResult
     public func claimAndDispatch(limit: Int) async throws -> Bool {
         await refreshSharedPauses()
@@ -184,9 +218,8 @@ public final class SendStage: Service, Sendable {
             now: now,
             leaseUntil: now.addingTimeInterval(configuration.leaseDuration)
         )
-        for delivery in claimed {
-            dispatch(delivery)
-        }
+        flow.withLock { $0.ready.insert(contentsOf: claimed.reversed(), at: 0) }
+        startReady()
         return !claimed.isEmpty
     }
 
@@ -206,6 +239,23 @@ public final class SendStage: Service, Sendable {
         gate.withLock { $0.adoptSharedPauses(shared) }
     }
 
+    /// Starts ready deliveries while there is room in flight.
+    private func startReady() {
+        while true {
+            let next = flow.withLock { flow -> Delivery? in
+                guard !flow.draining, flow.inflight.count < configuration.concurrency,
+                    let delivery = flow.ready.popLast()
+                else { return nil }
+                flow.inflight[delivery.id] = delivery.heldLease
+                return delivery
+            }
+            guard let next else { return }
+            dispatch(next)
+        }
+    }
+
+    /// Admits, renders the request for and starts one delivery that is already counted in flight; what cannot
+    /// start is recorded at once (deferred or failed).
     private func dispatch(_ delivery: Delivery) {
         let now = clock.now()
         guard let provider = providers.withLock({ $0.provider(id: delivery.notifierId) }) else {
@@ -216,13 +266,12 @@ public final class SendStage: Service, Sendable {
             finish(delivery, outcome: .failed(error), startedAt: now, provider: nil)
             return
         }
-        let destination = provider.destination(for: delivery.recipient)
         let key = DestinationGate.Key(notifier: delivery.notifierId, destination: delivery.destination)
         let admission = gate.withLock {
             $0.admit(
                 id: delivery.id,
                 key: key,
-                label: destination.label,
+                label: provider.destination(for: delivery.recipient).label,
                 limit: provider.notifier.rateLimit,
                 now: now
             )
@@ -231,7 +280,7 @@ public final class SendStage: Service, Sendable {
             // A pause from Retry-After gets up to 1 s of jitter so the waiters do not return all at once.
             let due = because == .paused ? until.addingTimeInterval(random()) : until
             counters.deferred.add(1, ordering: .relaxed)
-            enqueue(.deferred(id: delivery.id, lease: delivery.heldLease, until: due))
+            record(.deferred(id: delivery.id, lease: delivery.heldLease, until: due), leaving: delivery.id)
             return
         }
         let request: OutboundRequest
@@ -241,57 +290,58 @@ public final class SendStage: Service, Sendable {
             finish(delivery, outcome: .failed(error), startedAt: now, provider: provider)
             return
         }
-        inflight.withLock { $0[delivery.id] = delivery.heldLease }
         counters.attempts.add(1, ordering: .relaxed)
         counters.metrics.attemptStarted(delivery.channel)
-        let http = self.http
-        let mail = self.mail
-        Task {
-            let result: AttemptResult
-            switch request {
-            case .http(var httpRequest):
-                httpRequest.headers.append(HTTPHeader("User-Agent", HeraldVersion.userAgent))
-                httpRequest.headers.append(HTTPHeader("X-Herald-Event-Id", delivery.eventId))
-                httpRequest.headers.append(HTTPHeader("X-Herald-Delivery-Id", String(delivery.id)))
-                result = .http(await http.send(httpRequest))
-            case .mail(let message):
-                if let mail {
-                    result = .mail(await mail.send(message))
-                } else {
-                    result = .mail(
-                        .failure(
-                            TransportFailure(
-                                kind: .configuration,
-                                code: 0,
-                                requestSent: false,
-                                message: "no mail transport configured"
-                            )
-                        )
-                    )
-                }
+        switch request {
+        case .http(var httpRequest):
+            httpRequest.headers.append(HTTPHeader("User-Agent", HeraldVersion.userAgent))
+            httpRequest.headers.append(HTTPHeader("X-Herald-Event-Id", delivery.eventId))
+            httpRequest.headers.append(HTTPHeader("X-Herald-Delivery-Id", String(delivery.id)))
+            http.start(httpRequest) { result in
+                self.completed(delivery, result: .http(result), startedAt: now, provider: provider)
             }
-            let outcome = provider.classify(result, for: delivery, now: self.clock.now())
-            self.finish(delivery, outcome: outcome, startedAt: now, provider: provider)
+        case .mail(let message):
+            guard let mail else {
+                let failure = TransportFailure(
+                    kind: .configuration,
+                    code: 0,
+                    requestSent: false,
+                    message: "no mail transport configured"
+                )
+                completed(delivery, result: .mail(.failure(failure)), startedAt: now, provider: provider)
+                return
+            }
+            mail.start(message) { result in
+                self.completed(delivery, result: .mail(result), startedAt: now, provider: provider)
+            }
         }
+    }
+
+    /// A transfer ended (on the transport's thread): classify, record, and start the next ready delivery.
+    private func completed(_ delivery: Delivery, result: AttemptResult, startedAt: Date, provider: any Provider) {
+        let outcome = provider.classify(result, for: delivery, now: clock.now())
+        finish(delivery, outcome: outcome, startedAt: startedAt, provider: provider)
+        startReady()
     }
 
     private func finish(_ delivery: Delivery, outcome: DeliveryOutcome, startedAt: Date, provider: (any Provider)?) {
         let now = clock.now()
         let duration = max(0, now.timeIntervalSince(startedAt))
-        var metadata: Logger.Metadata = [
-            "delivery.id": "\(delivery.id)", "event.id": "\(delivery.eventId)",
-            "channel": "\(delivery.channel.rawValue)",
-            "notifier": "\(delivery.notifierId)", "attempt": "\(delivery.attempts + 1)",
-        ]
         let key = DestinationGate.Key(notifier: delivery.notifierId, destination: delivery.destination)
-        let label = provider?.destination(for: delivery.recipient).label ?? "?"
         let events = gate.withLock { $0.record(outcome, key: key, now: now) }
-        for event in events {
-            log(event, destination: label, notifier: delivery.notifierId)
-            if case .paused(let until) = event {
-                share(
-                    DestinationPause(notifierId: delivery.notifierId, destination: delivery.destination, until: until)
-                )
+        if !events.isEmpty {
+            let label = provider?.destination(for: delivery.recipient).label ?? "?"
+            for event in events {
+                log(event, destination: label, notifier: delivery.notifierId)
+                if case .paused(let until) = event {
+                    share(
+                        DestinationPause(
+                            notifierId: delivery.notifierId,
+                            destination: delivery.destination,
+                            until: until
+                        )
+                    )
+                }
             }
         }
         let update: DeliveryUpdate
@@ -306,8 +356,11 @@ public final class SendStage: Service, Sendable {
                 detail: receipt ?? ""
             )
             update = .delivered(id: delivery.id, lease: delivery.heldLease, attempt: attempt, receipt: receipt)
-            logger.debug("delivered", metadata: metadata)
+            if logger.logLevel <= .debug {
+                logger.debug("delivered", metadata: Self.metadata(delivery))
+            }
         case .failed(let error):
+            var metadata = Self.metadata(delivery)
             if let status = error.status { metadata["http.status"] = "\(status)" }
             metadata["reason"] = "\(error.reason.rawValue)"
             metadata["error"] = "\(error.detail)"
@@ -361,21 +414,29 @@ public final class SendStage: Service, Sendable {
                 }
             }
         }
-        // The outcome is buffered and the delivery leaves the in-flight set in one step, under the lock the
-        // shutdown drain takes to release what is still in flight: whoever sees the set without this delivery
-        // also finds its outcome in the buffer, and an outcome arriving after the drain is dropped (the drain
-        // released that lease; the delivery goes again after restart).
-        let recorded = inflight.withLock { ids -> Bool in
-            let wasInflight = ids.removeValue(forKey: delivery.id) != nil
-            if wasInflight && abandoned.isSet { return false }
-            enqueue(update)
-            return true
+        record(update, leaving: delivery.id)
+    }
+
+    private static func metadata(_ delivery: Delivery) -> Logger.Metadata {
+        [
+            "delivery.id": "\(delivery.id)", "event.id": "\(delivery.eventId)",
+            "channel": "\(delivery.channel.rawValue)",
+            "notifier": "\(delivery.notifierId)", "attempt": "\(delivery.attempts + 1)",
+        ]
+    }
+
+    /// Buffers an outcome and takes the delivery out of the in-flight set in one step, under the lock the
+    /// shutdown drain takes to release what is still in flight: whoever sees the set without this delivery
+    /// also finds its outcome in the buffer, and an outcome arriving after the drain released its lease is
+    /// dropped (the delivery goes again after restart). The first outcome of an empty buffer rings the pump.
+    private func record(_ update: DeliveryUpdate, leaving id: Int64) {
+        let ring = flow.withLock { flow -> Bool in
+            let wasInflight = flow.inflight.removeValue(forKey: id) != nil
+            if wasInflight && flow.abandoned { return false }
+            flow.updates.append(update)
+            return flow.updates.count == 1
         }
-        guard recorded else { return }
-        let free = configuration.concurrency - inflightCount
-        if free >= max(1, min(configuration.batchSize, configuration.concurrency / 4)) {
-            doorbell.ring()
-        }
+        if ring { doorbell.ring() }
     }
 
     /// Records a Retry-After pause in the store, so that every worker sharing it pauses the destination too.
@@ -438,75 +499,63 @@ public final class SendStage: Service, Sendable {
         }
     }
 
-    private func enqueue(_ update: DeliveryUpdate) {
-        let count = updates.withLock { buffer in
-            buffer.append(update)
-            return buffer.count
-        }
-        // The first outcome wakes the idle recorder; a full batch makes it write at once.
-        if count == 1 || count >= configuration.flushBatch { flushDoorbell.ring() }
-    }
-
-    private func runRecorder(until done: StopFlag) async {
-        while true {
-            let finished = done.isSet
-            await flush()
-            if finished { break }
-            if updates.withLock({ $0.isEmpty }) {
-                // Nothing to write: sleep until an outcome arrives (or shutdown rings).
-                await flushDoorbell.wait(timeout: .seconds(1))
-            }
-            // Gather a batch for one flush interval, unless the batch fills first.
-            await flushDoorbell.wait(timeout: configuration.flushInterval)
-        }
-    }
-
     /// Writes buffered outcomes; on failure keeps them for the next round.
     public func flush() async {
-        let batch = updates.withLock { buffer -> [DeliveryUpdate] in
-            defer { buffer.removeAll(keepingCapacity: true) }
-            return buffer
+        let batch = flow.withLock { flow -> [DeliveryUpdate] in
+            defer { flow.updates.removeAll(keepingCapacity: true) }
+            return flow.updates
         }
         guard !batch.isEmpty else { return }
         do {
-            let refused = try await store.apply(batch, now: clock.now())
-            if !refused.isEmpty {
-                // The fence held: these leases were re-claimed by another worker after they expired (this process
-                // stalled, or its clock ran slow), so their outcomes are dropped rather than overwrite a newer claim.
-                counters.lostLeases.add(refused.count, ordering: .relaxed)
-                logger.warning(
-                    "lease lost; outcomes refused",
-                    metadata: ["count": "\(refused.count)", "delivery.id": "\(refused[0].id)"]
-                )
-            }
+            lost(try await store.apply(batch, now: clock.now()))
         } catch {
             logger.error(
                 "recording outcomes failed; will retry",
                 metadata: ["error": "\(error)", "count": "\(batch.count)"]
             )
-            updates.withLock { $0.insert(contentsOf: batch, at: 0) }
+            flow.withLock { $0.updates.insert(contentsOf: batch, at: 0) }
             try? await Task.sleep(for: .milliseconds(100))
         }
     }
 
-    /// Waits for transfers in flight up to the deadline, then releases the leases of those still running.
+    /// Counts and logs outcomes the store refused: the fence held, these leases were re-claimed by another worker
+    /// after they expired (this process stalled, or its clock ran slow), so their outcomes are dropped rather than
+    /// overwrite a newer claim.
+    private func lost(_ refused: [DeliveryUpdate]) {
+        guard !refused.isEmpty else { return }
+        counters.lostLeases.add(refused.count, ordering: .relaxed)
+        logger.warning(
+            "lease lost; outcomes refused",
+            metadata: ["count": "\(refused.count)", "delivery.id": "\(refused[0].id)"]
+        )
+    }
+
+    /// Shutdown: starts nothing more, records outcomes while transfers in flight finish (up to the deadline),
+    /// then releases the leases of what is still running or never started, and writes the last outcomes.
     private func drain() async {
         let deadline = ContinuousClock.now.advanced(by: configuration.shutdownDeadline)
-        while inflightCount > 0 && ContinuousClock.now < deadline {
+        flow.withLock { $0.draining = true }
+        while ContinuousClock.now < deadline {
+            await flush()
+            if flow.withLock({ $0.inflight.isEmpty }) { break }
             await doorbell.wait(timeout: .milliseconds(20))
         }
-        let remaining = inflight.withLock { ids -> [(id: Int64, lease: Lease)] in
-            abandoned.set()
-            return ids.map { ($0.key, $0.value) }
+        let (running, unstarted) = flow.withLock { flow -> ([(Int64, Lease)], [(Int64, Lease)]) in
+            flow.abandoned = true
+            defer { flow.ready.removeAll() }
+            return (flow.inflight.map { ($0.key, $0.value) }, flow.ready.map { ($0.id, $0.heldLease) })
         }
-        if !remaining.isEmpty {
+        if !running.isEmpty {
             logger.warning(
                 "shutdown deadline passed; releasing leases of transfers in flight",
-                metadata: ["count": "\(remaining.count)"]
+                metadata: ["count": "\(running.count)"]
             )
-            let now = clock.now()
-            for (id, lease) in remaining { enqueue(.deferred(id: id, lease: lease, until: now)) }
         }
+        let now = clock.now()
+        flow.withLock { flow in
+            for (id, lease) in running + unstarted { flow.updates.append(.deferred(id: id, lease: lease, until: now)) }
+        }
+        await flush()
     }
 }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A Slack message body for `chat.postMessage` or an incoming webhook (providers.md §1.1, §1.2).
 struct SlackMessage: Encodable, Sendable, Hashable {
     /// The channel or user id; nil for incoming webhooks, whose channel is fixed by the hook.
@@ -58,4 +60,46 @@ struct SlackTextObject: Encodable, Sendable, Hashable {
 
     /// mrkdwn text: data in it must already be escaped (`SlackMrkdwn`).
     static func mrkdwn(_ text: String) -> SlackTextObject { SlackTextObject(type: "mrkdwn", text: text) }
+}
+
+extension SlackMessage {
+    /// The JSON body, byte for byte what `PayloadJSON.encode(self)` gives, written without the `Codable` round
+    /// trip (once per Slack recipient, it was the largest part of fan-out in W1's profile).
+    var json: Data {
+        var writer = PayloadJSON.Writer(capacity: 256 + text.utf8.count * 2)
+        writer.object { members in
+            members.member("blocks") { $0.array(blocks) { writer, block in block.write(to: &writer) } }
+            if let channel { members.member("channel", string: channel) }
+            members.member("text", string: text)
+            if let unfurlLinks { members.member("unfurl_links") { $0.bool(unfurlLinks) } }
+        }
+        return writer.data
+    }
+}
+
+extension SlackBlock {
+    fileprivate func write(to writer: inout PayloadJSON.Writer) {
+        writer.object { members in
+            switch self {
+            case .header(let text):
+                members.member("text") { text.write(to: &$0) }
+                members.member("type", string: "header")
+            case .section(let text):
+                members.member("text") { text.write(to: &$0) }
+                members.member("type", string: "section")
+            case .context(let elements):
+                members.member("elements") { $0.array(elements) { writer, element in element.write(to: &writer) } }
+                members.member("type", string: "context")
+            }
+        }
+    }
+}
+
+extension SlackTextObject {
+    fileprivate func write(to writer: inout PayloadJSON.Writer) {
+        writer.object { members in
+            members.member("text", string: text)
+            members.member("type", string: type)
+        }
+    }
 }

@@ -31,7 +31,7 @@ public struct SlackProvider: Provider {
         let warnings = content.applyTemplate(templates, channel: .slack, input: input)
         let (message, truncations) = renderer.render(content, address: input.recipient.address)
         return RenderedMessage(
-            body: try PayloadJSON.encode(message),
+            body: message.json,
             contentType: SlackProvider.contentType,
             truncations: warnings + truncations
         )
