@@ -47,7 +47,7 @@ public struct EventIntake: Sendable {
             return try parseBatch(elements.map { ($0, nil) }, prefix: "events", now: now)
         case .object(let members) where members["events"] != nil && members["key"] == nil:
             var problems: [FieldError] = []
-            for name in members.keys.sorted(by: Printable.byteOrder) where name != "events" {
+            for name in members.keys.sorted(by: Printable.byteOrder) where !name.utf8.elementsEqual("events".utf8) {
                 problems.append(FieldError(field: name, message: "is not a field of {\"events\": [...]}"))
             }
             guard case .array(let elements) = members["events"]! else {
@@ -175,11 +175,11 @@ public struct EventIntake: Sendable {
                 )
             )
         }
-        let known: Set<String> = [
-            "id", "key", "organization", "project", "actor", "issue", "data", "recipients", "occurredAt",
-        ]
-        for name in members.keys.sorted(by: Printable.byteOrder) where !known.contains(name) {
-            reader.fail(Printable.escaped(name), "is not a field of an event")
+        if !members.keys.allSatisfy({ FieldReader.isKnown($0, in: FieldReader.eventFields) }) {
+            for name in members.keys.sorted(by: Printable.byteOrder)
+            where !FieldReader.isKnown(name, in: FieldReader.eventFields) {
+                reader.fail(Printable.escaped(name), "is not a field of an event")
+            }
         }
 
         let id = reader.optionalIdentifier(members, "id")
@@ -280,6 +280,15 @@ public struct EventIntake: Sendable {
 
 /// Reads typed fields out of a JSON object, collecting problems with their full paths.
 struct FieldReader {
+    static let eventFields: Set<String> = [
+        "id", "key", "organization", "project", "actor", "issue", "data", "recipients", "occurredAt",
+    ]
+    static let actorFields: Set<String> = ["id", "name"]
+    static let issueFields: Set<String> = ["id", "shortId", "title", "url", "level", "culprit", "environment"]
+    static let userRecipientFields: Set<String> = ["user"]
+    static let teamRecipientFields: Set<String> = ["team"]
+    static let addressRecipientFields: Set<String> = ["channel", "address", "notifier"]
+
     let path: String?
     private(set) var problems: [FieldError] = []
 
@@ -298,9 +307,18 @@ struct FieldReader {
 
     /// Refuses every member of `members` not in `known`, naming it under this reader's path.
     mutating func refuseUnknown(_ members: [String: JSONValue], known: Set<String>, of what: String) {
-        for name in members.keys.sorted(by: Printable.byteOrder) where !known.contains(name) {
+        // The common case allocates nothing: sort only to report.
+        guard !members.keys.allSatisfy({ Self.isKnown($0, in: known) }) else { return }
+        for name in members.keys.sorted(by: Printable.byteOrder) where !Self.isKnown(name, in: known) {
             fail(Printable.escaped(name), "is not a field of \(what)")
         }
+    }
+
+    /// Whether `name` is one of `known`, byte for byte (`String` equality would take U+212A KELVIN SIGN
+    /// for `K`, or U+037E GREEK QUESTION MARK for `;`).
+    static func isKnown(_ name: String, in known: Set<String>) -> Bool {
+        guard let index = known.firstIndex(of: name) else { return false }
+        return known[index].utf8.elementsEqual(name.utf8)
     }
 
     mutating func requiredIdentifier(_ members: [String: JSONValue], _ name: String) -> String? {
@@ -368,7 +386,7 @@ struct FieldReader {
         case nil, .null?: return nil
         case .object(let members)?:
             var nested = FieldReader(path: field("actor"))
-            nested.refuseUnknown(members, known: ["id", "name"], of: "an actor")
+            nested.refuseUnknown(members, known: Self.actorFields, of: "an actor")
             let id = nested.requiredIdentifier(members, "id")
             let name = nested.optionalString(members, "name")
             problems.append(contentsOf: nested.problems)
@@ -389,7 +407,7 @@ struct FieldReader {
             var nested = FieldReader(path: field("issue"))
             nested.refuseUnknown(
                 members,
-                known: ["id", "shortId", "title", "url", "level", "culprit", "environment"],
+                known: Self.issueFields,
                 of: "an issue"
             )
             let id = nested.requiredIdentifier(members, "id")
@@ -440,15 +458,15 @@ struct FieldReader {
                         "cannot be combined with \"\(forms[0])\": a recipient is one user, one team or one address"
                     )
                 } else if members["user"] != nil {
-                    nested.refuseUnknown(members, known: ["user"], of: "a user recipient")
+                    nested.refuseUnknown(members, known: Self.userRecipientFields, of: "a user recipient")
                     if let user = nested.requiredIdentifier(members, "user") { result.append(.user(user)) }
                 } else if members["team"] != nil {
-                    nested.refuseUnknown(members, known: ["team"], of: "a team recipient")
+                    nested.refuseUnknown(members, known: Self.teamRecipientFields, of: "a team recipient")
                     if let team = nested.requiredIdentifier(members, "team") { result.append(.team(team)) }
                 } else {
                     nested.refuseUnknown(
                         members,
-                        known: ["channel", "address", "notifier"],
+                        known: Self.addressRecipientFields,
                         of: "an address recipient"
                     )
                     let channelName = nested.requiredString(members, "channel")

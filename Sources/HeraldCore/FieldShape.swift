@@ -52,11 +52,17 @@ public indirect enum FieldShape: Sendable {
 
     /// Appends the problems of `value` to `problems`.
     public func check(_ value: JSONValue, at path: String, into problems: inout [FieldError]) {
-        func fail(_ message: String) { problems.append(FieldError(field: path, message: message)) }
+        check(value, path: { path }, into: &problems)
+    }
+
+    /// The check itself. Paths are built only for problems (intake runs this for every event), and problems
+    /// are ordered by field path, so that the order never depends on dictionary iteration.
+    private func check(_ value: JSONValue, path: () -> String, into problems: inout [FieldError]) {
+        func fail(_ message: String) { problems.append(FieldError(field: path(), message: message)) }
         switch self {
         case .nullable(let inner):
             if case .null = value { return }
-            inner.check(value, at: path, into: &problems)
+            inner.check(value, path: path, into: &problems)
         case .string, .text, .identifier, .url, .timestamp:
             guard case .string(let text) = value else { return fail("must be a string, not \(value.typeName)") }
             switch self {
@@ -85,40 +91,58 @@ public indirect enum FieldShape: Sendable {
         case .list(let element):
             guard case .array(let elements) = value else { return fail("must be an array, not \(value.typeName)") }
             for (index, item) in elements.enumerated() {
-                element.check(item, at: "\(path)[\(index)]", into: &problems)
+                element.check(item, path: { "\(path())[\(index)]" }, into: &problems)
             }
         case .object(let fields):
             guard case .object(let members) = value else { return fail("must be an object, not \(value.typeName)") }
-            for name in members.keys.sorted(by: Printable.byteOrder) where fields[name] == nil {
+            let first = problems.count
+            // Byte for byte: `String` equality would take U+212A KELVIN SIGN for `K`.
+            for name in members.keys
+            where !(fields.index(forKey: name).map { fields[$0].key.utf8.elementsEqual(name.utf8) } ?? false) {
                 problems.append(
-                    FieldError(field: "\(path).\(Printable.escaped(name))", message: "is not a known field")
+                    FieldError(field: "\(path()).\(Printable.escaped(name))", message: "is not a known field")
                 )
             }
-            for (name, field) in fields.sorted(by: { $0.key < $1.key }) {
+            for (name, field) in fields {
                 switch members[name] {
                 case nil, .null?:
-                    if field.required { problems.append(FieldError(field: "\(path).\(name)", message: "is required")) }
+                    if field.required {
+                        problems.append(FieldError(field: "\(path()).\(name)", message: "is required"))
+                    }
                 case let member?:
-                    field.shape.check(member, at: "\(path).\(name)", into: &problems)
+                    field.shape.check(member, path: { "\(path()).\(name)" }, into: &problems)
                 }
             }
+            Self.order(&problems, from: first)
         case .map(let valueShape):
             guard case .object(let members) = value else { return fail("must be an object, not \(value.typeName)") }
-            for name in members.keys.sorted(by: Printable.byteOrder) {
-                let memberPath = "\(path).\(Printable.escaped(name))"
+            let first = problems.count
+            for (name, member) in members {
                 if name.isEmpty || name.utf8.count > 128 {
-                    problems.append(FieldError(field: memberPath, message: "names must be 1 to 128 bytes"))
-                } else if let member = members[name] {
-                    valueShape.check(member, at: memberPath, into: &problems)
+                    problems.append(
+                        FieldError(
+                            field: "\(path()).\(Printable.escaped(name))",
+                            message: "names must be 1 to 128 bytes"
+                        )
+                    )
+                } else {
+                    valueShape.check(member, path: { "\(path()).\(Printable.escaped(name))" }, into: &problems)
                 }
             }
+            Self.order(&problems, from: first)
         case .either(let first, let second):
             if first.accepts(typeOf: value) {
-                first.check(value, at: path, into: &problems)
+                first.check(value, path: path, into: &problems)
             } else {
-                second.check(value, at: path, into: &problems)
+                second.check(value, path: path, into: &problems)
             }
         }
+    }
+
+    /// Sorts the problems added since `first` by field path (bytes), when there is more than one.
+    private static func order(_ problems: inout [FieldError], from first: Int) {
+        guard problems.count - first > 1 else { return }
+        problems[first...].sort { Printable.byteOrder($0.field, $1.field) }
     }
 
     /// Whether the JSON type of `value` is the one this shape describes.
