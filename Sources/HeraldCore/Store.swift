@@ -46,18 +46,26 @@ public struct FanOutResult: Sendable, Hashable {
     public var suppressions: [Suppression]
     /// Implicit subscription changes (SPEC §5.3); they do not bump the directory version.
     public var subscriptionChanges: [SubscriptionChange]
+    /// Members left out together (the fallthrough cut), compact; recorded after `suppressions`.
+    public var cuts: [SuppressionCut]
 
     public init(
         eventId: String,
         deliveries: [NewDelivery],
         suppressions: [Suppression],
-        subscriptionChanges: [SubscriptionChange] = []
+        subscriptionChanges: [SubscriptionChange] = [],
+        cuts: [SuppressionCut] = []
     ) {
         self.eventId = eventId
         self.deliveries = deliveries
         self.suppressions = suppressions
         self.subscriptionChanges = subscriptionChanges
+        self.cuts = cuts
     }
+
+    /// Every suppression to record: `suppressions`, then the members of each cut (for stores that do not
+    /// store a cut compactly).
+    public var allSuppressions: [Suppression] { suppressions + cuts.flatMap(\.suppressions) }
 }
 
 /// Counts for `herald status` and `/readyz`.

@@ -197,7 +197,7 @@ extension PostgresStore {
                     continue
                 }
                 for delivery in result.deliveries { batch.append(delivery, acceptedAt: event.acceptedAt) }
-                for suppression in result.suppressions { suppressions.append(suppression) }
+                for suppression in result.allSuppressions { suppressions.append(suppression) }
                 changes.append(contentsOf: result.subscriptionChanges)
             }
             guard !done.isEmpty else { return }

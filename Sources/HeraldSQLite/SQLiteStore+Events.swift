@@ -158,6 +158,21 @@ extension SQLiteStore {
                         result.eventId, row.recipient, row.channel?.rawValue, row.reason, row.grouped,
                     ])
                 }
+                for cut in result.cuts where !cut.userIds.isEmpty {
+                    if insertSuppression == nil {
+                        insertSuppression = try db.cachedStatement(
+                            sql: """
+                                INSERT INTO suppressions (event_id, recipient, channel, reason, grouped)
+                                VALUES (?, ?, ?, ?, ?)
+                                """
+                        )
+                    }
+                    for row in SuppressionRows.rows(for: cut) {
+                        try insertSuppression?.execute(arguments: [
+                            result.eventId, row.recipient, nil, row.reason, row.grouped,
+                        ])
+                    }
+                }
                 try Self.applySubscriptionChanges(result.subscriptionChanges, db)
                 try markEvent.execute(arguments: [nowMillis, result.eventId])
             }

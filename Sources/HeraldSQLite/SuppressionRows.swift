@@ -61,6 +61,16 @@ enum SuppressionRows {
         return rows
     }
 
+    /// The rows of a cut: one grouped row (the JSON array of `user:<id>`, written straight from the ids), or one
+    /// row per member when the cut is small.
+    static func rows(for cut: SuppressionCut) -> [Row] {
+        guard cut.userIds.count >= groupThreshold else {
+            return cut.userIds.map { Row(recipient: "user:" + $0, channel: nil, reason: cut.reason, grouped: false) }
+        }
+        let list = JSONValue.array(cut.userIds.map { .string("user:" + $0) }).canonicalBytes()
+        return [Row(recipient: String(decoding: list, as: UTF8.self), channel: nil, reason: cut.reason, grouped: true)]
+    }
+
     /// The recipients of a grouped row.
     static func members(_ stored: String) throws -> [String] {
         guard case .array(let values) = try JSONValue.parse(Data(stored.utf8)) else {

@@ -55,4 +55,55 @@ extension StoreConformance {
         let cut = record.suppressions.filter { $0.reason == "fallthrough_limit" }.map(\.recipient)
         try expectEqual(cut, suppressions.filter { $0.reason == "fallthrough_limit" }.map(\.recipient), "group order")
     }
+
+    static func suppressionCuts(_ store: any Store) async throws {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        var events: [NewEvent] = []
+        for id in ["evt_cut", "evt_small_cut"] {
+            let event = Event(id: id, key: "issue_alert", organization: "acme", occurredAt: now)
+            events.append(NewEvent(event: event, idempotencyKey: nil, canonicalBody: Data(id.utf8)))
+        }
+        _ = try await store.enqueue(events, now: now)
+        _ = try await store.claimEvents(limit: 2, now: now, leaseUntil: now + 60)
+        let ranking = (0..<2_000).map { "m\($0)" }
+        let other = Suppression(eventId: "evt_cut", recipient: "user:actor", channel: nil, reason: "actor_excluded")
+        try await store.completeFanOut(
+            [
+                FanOutResult(
+                    eventId: "evt_cut",
+                    deliveries: [],
+                    suppressions: [other],
+                    cuts: [
+                        SuppressionCut(eventId: "evt_cut", userIds: ranking.dropFirst(20), reason: "fallthrough_limit")
+                    ]
+                ),
+                FanOutResult(
+                    eventId: "evt_small_cut",
+                    deliveries: [],
+                    suppressions: [],
+                    cuts: [
+                        SuppressionCut(
+                            eventId: "evt_small_cut",
+                            userIds: ranking.prefix(25).dropFirst(20),
+                            reason: "fallthrough_limit"
+                        )
+                    ]
+                ),
+            ],
+            now: now
+        )
+        let record = try unwrap(try await store.eventRecord(id: "evt_cut"), "record")
+        let expected =
+            [other]
+            + ranking.dropFirst(20).map {
+                Suppression(eventId: "evt_cut", recipient: "user:" + $0, channel: nil, reason: "fallthrough_limit")
+            }
+        try expectEqual(record.suppressions, expected, "a cut comes back member by member, after the others")
+        let small = try unwrap(try await store.eventRecord(id: "evt_small_cut"), "small record")
+        try expectEqual(
+            small.suppressions.map(\.recipient),
+            ["user:m20", "user:m21", "user:m22", "user:m23", "user:m24"],
+            "a small cut"
+        )
+    }
 }

@@ -85,6 +85,7 @@ public struct StoreConformance: Sendable {
         check("replacePreferences removes and upserts in one step", replacePreferences),
         check("a directory of 5,000 users round-trips", directoryAtScale),
         check("eventRecord returns every suppression of a large fan-out", largeSuppressionGroups),
+        check("completeFanOut records a cut compactly and eventRecord expands it", suppressionCuts),
         check("suppressAddress is idempotent, keeps the first reason and bumps the version", addressSuppressions),
         check("destination pauses are shared, keep the later end and expire", destinationPauses),
     ]

@@ -47,32 +47,43 @@ public final class DirectoryAudience: AudienceResolver {
         state.withLock { $0.suppressed[SuppressedKey(channel: channel, address: address)] }
     }
 
+    /// Resolves one event. Only the implicit subscriptions are applied under the lock; the plan is computed
+    /// outside it on the snapshot as it stood between the additions and the removals, so the fan-out stage can
+    /// resolve events of different issues on both cores at once (events of one issue must still come in order:
+    /// they see each other's subscriptions).
     public func resolve(_ event: Event, entry: CatalogEntry) -> AudienceResolution {
-        state.withLock { state in
+        let (snapshot, changes) = state.withLock { state -> (DirectorySnapshot, [SubscriptionChange]) in
             // SPEC §5.3: new subscriptions count for this event's audience (the new assignee hears why they
             // follow the issue), removals only after it, so a previous assignee hears of the reassignment.
             let changes = ImplicitSubscriptions.changes(for: event, in: state.snapshot)
+            guard !changes.isEmpty else { return (state.snapshot, changes) }
             let (additions, removals) = ImplicitSubscriptions.split(changes)
             state.snapshot.apply(additions)
             let snapshot = state.snapshot
-            let plan = participants.plan(for: event, entry: entry, directory: snapshot)
             state.snapshot.apply(removals)
-            let project = snapshot.organization(reference: event.organization).flatMap { organization in
-                event.project.flatMap { snapshot.project(reference: $0, organization: organization.id) }
-            }
-            var targets = plan.targets.map { target in
-                PlannedTarget(
-                    recipient: target.recipient,
-                    channel: target.channel,
-                    reason: target.reason,
-                    notifier: Self.projectNotifier(project, channel: target.channel)
-                )
-            }
-            if let project {
-                targets.append(contentsOf: Self.routeTargets(project, event: event))
-            }
-            return AudienceResolution(targets: targets, suppressions: plan.suppressions, subscriptionChanges: changes)
+            return (snapshot, changes)
         }
+        let plan = participants.plan(for: event, entry: entry, directory: snapshot)
+        let project = snapshot.organization(reference: event.organization).flatMap { organization in
+            event.project.flatMap { snapshot.project(reference: $0, organization: organization.id) }
+        }
+        var targets = plan.targets.map { target in
+            PlannedTarget(
+                recipient: target.recipient,
+                channel: target.channel,
+                reason: target.reason,
+                notifier: Self.projectNotifier(project, channel: target.channel)
+            )
+        }
+        if let project {
+            targets.append(contentsOf: Self.routeTargets(project, event: event))
+        }
+        return AudienceResolution(
+            targets: targets,
+            suppressions: plan.suppressions,
+            subscriptionChanges: changes,
+            cuts: plan.cuts
+        )
     }
 
     /// The project's notifier for personal email and SMS deliveries; nil means the configured default.

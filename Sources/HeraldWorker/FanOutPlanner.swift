@@ -23,15 +23,19 @@ public struct AudienceResolution: Sendable, Hashable {
     public var suppressions: [Suppression]
     /// Implicit subscription changes (SPEC §5.3), stored in the same transaction as the deliveries.
     public var subscriptionChanges: [SubscriptionChange]
+    /// Members left out together (the fallthrough cut), compact.
+    public var cuts: [SuppressionCut]
 
     public init(
         targets: [PlannedTarget] = [],
         suppressions: [Suppression] = [],
-        subscriptionChanges: [SubscriptionChange] = []
+        subscriptionChanges: [SubscriptionChange] = [],
+        cuts: [SuppressionCut] = []
     ) {
         self.targets = targets
         self.suppressions = suppressions
         self.subscriptionChanges = subscriptionChanges
+        self.cuts = cuts
     }
 }
 
@@ -200,7 +204,8 @@ public struct FanOutPlanner: Sendable {
                 eventId: event.id,
                 deliveries: deliveries,
                 suppressions: suppressions,
-                subscriptionChanges: resolved.subscriptionChanges
+                subscriptionChanges: resolved.subscriptionChanges,
+                cuts: resolved.cuts
             ),
             problems, truncations
         )

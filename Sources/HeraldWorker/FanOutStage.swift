@@ -98,10 +98,10 @@ public final class FanOutStage: Service, Sendable {
         guard !claimed.isEmpty else { return false }
         let planner = self.planner.withLock { $0 }
         try await planner.audience.refresh(from: store)
+        let planned = await Self.plan(claimed.map(\.event), with: planner)
         var results: [FanOutResult] = []
         results.reserveCapacity(claimed.count)
-        for item in claimed {
-            let (result, problems, truncations) = planner.plan(item.event)
+        for (item, (result, problems, truncations)) in zip(claimed, planned) {
             for problem in problems {
                 logger.warning(
                     "render failed",
@@ -140,7 +140,8 @@ public final class FanOutStage: Service, Sendable {
                 "event fanned out",
                 metadata: [
                     "event.id": "\(item.event.id)", "key": "\(item.event.key)",
-                    "deliveries": "\(result.deliveries.count)", "suppressed": "\(result.suppressions.count)",
+                    "deliveries": "\(result.deliveries.count)",
+                    "suppressed": "\(result.suppressions.count + result.cuts.reduce(0) { $0 + $1.userIds.count })",
                 ]
             )
         }
@@ -148,6 +149,56 @@ public final class FanOutStage: Service, Sendable {
         counters.eventsFannedOut.add(claimed.count, ordering: .relaxed)
         counters.deliveriesCreated.add(deliveries, ordering: .relaxed)
         return true
+    }
+}
+
+extension FanOutStage {
+    /// What the planner made of each event, in the events' order.
+    typealias Planned = (result: FanOutResult, problems: [String], truncations: [RenderNote])
+
+    /// Below this many events a batch is planned on one core (splitting would cost more than it saves).
+    static let parallelThreshold = 8
+
+    /// Plans the events on two cores: events about the same issue stay in one lane, in their order, because
+    /// each sees the implicit subscriptions of those before it; events of different issues (or none) cannot
+    /// affect each other's plans.
+    static func plan(_ events: [Event], with planner: FanOutPlanner) async -> [Planned] {
+        guard events.count >= parallelThreshold else { return events.map { planner.plan($0) } }
+        let lanes = lanes(of: events, count: 2)
+        var planned = [Planned?](repeating: nil, count: events.count)
+        await withTaskGroup(of: [(Int, Planned)].self) { group in
+            for lane in lanes where !lane.isEmpty {
+                group.addTask { lane.map { ($0, planner.plan(events[$0])) } }
+            }
+            for await lanePlans in group {
+                for (index, plan) in lanePlans { planned[index] = plan }
+            }
+        }
+        return planned.map { $0! }
+    }
+
+    /// The events' indices split into `count` lanes, in order, with all events of one issue in the same lane.
+    static func lanes(of events: [Event], count: Int) -> [[Int]] {
+        var lanes = [[Int]](repeating: [], count: count)
+        var laneOfIssue: [String: Int] = [:]
+        var sizes = [Int](repeating: 0, count: count)
+        for (index, event) in events.enumerated() {
+            let lane: Int
+            if let issue = event.issue {
+                let key = "\(event.organization)\u{0}\(event.project ?? "")\u{0}\(issue.id)"
+                if let known = laneOfIssue[key] {
+                    lane = known
+                } else {
+                    lane = sizes.indices.min { sizes[$0] < sizes[$1] } ?? 0
+                    laneOfIssue[key] = lane
+                }
+            } else {
+                lane = sizes.indices.min { sizes[$0] < sizes[$1] } ?? 0
+            }
+            lanes[lane].append(index)
+            sizes[lane] += 1
+        }
+        return lanes
     }
 }
 

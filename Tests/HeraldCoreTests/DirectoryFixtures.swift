@@ -131,7 +131,7 @@ extension AudiencePlan {
 
     /// The reasons recorded for `recipient`, sorted.
     func reasons(for recipient: String) -> [String] {
-        suppressions.filter { $0.recipient == recipient }.map(\.reason).sorted()
+        allSuppressions.filter { $0.recipient == recipient }.map(\.reason).sorted()
     }
 }
 

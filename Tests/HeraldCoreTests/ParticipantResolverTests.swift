@@ -17,7 +17,7 @@ struct AlertParticipantTests {
         #expect(plan.userIds(on: .email) == chosen.sorted())
         #expect(plan.userIds(on: .slack) == chosen.sorted())
         #expect(plan.targets.allSatisfy { $0.reason == .activeMembers })
-        let cut = plan.suppressions.filter { $0.reason == SuppressionReason.fallthroughLimit }.map(\.recipient)
+        let cut = plan.allSuppressions.filter { $0.reason == SuppressionReason.fallthroughLimit }.map(\.recipient)
         #expect(cut.sorted() == members(eligible).dropFirst(expected).map { "user:\($0.id)" })
     }
 
@@ -152,7 +152,8 @@ struct AlertParticipantTests {
         #expect(plan.targets(on: .email).count == 20)
         #expect(plan.targets(on: .slack).count == 20)
         #expect(plan.targets(on: .sms).isEmpty)
-        #expect(plan.suppressions.count == 4980)
+        #expect(plan.allSuppressions.count == 4980)
+        #expect(plan.cuts.map(\.userIds.count) == [4980])
         let expected = users.sorted { $0.lastActiveAt! > $1.lastActiveAt! }.prefix(20).map(\.id).sorted()
         #expect(plan.userIds(on: .email) == expected)
     }

@@ -65,14 +65,20 @@ public struct AudienceTarget: Sendable, Hashable {
 public struct AudiencePlan: Sendable, Hashable {
     /// At most one target per (recipient, channel), in the order found.
     public var targets: [AudienceTarget]
-    /// Recipients left out, at most one record per (recipient, channel, reason).
+    /// Recipients left out, at most one record per (recipient, channel, reason), besides those in `cuts`.
     public var suppressions: [Suppression]
+    /// Members left out together (the fallthrough cut), kept compact.
+    public var cuts: [SuppressionCut]
 
     /// Creates a plan.
-    public init(targets: [AudienceTarget] = [], suppressions: [Suppression] = []) {
+    public init(targets: [AudienceTarget] = [], suppressions: [Suppression] = [], cuts: [SuppressionCut] = []) {
         self.targets = targets
         self.suppressions = suppressions
+        self.cuts = cuts
     }
+
+    /// Every recipient left out: `suppressions`, then the members of each cut.
+    public var allSuppressions: [Suppression] { suppressions + cuts.flatMap(\.suppressions) }
 
     /// The targets on `channel`.
     public func targets(on channel: Channel) -> [AudienceTarget] { targets.filter { $0.channel == channel } }

@@ -92,6 +92,7 @@ private struct AudienceBuilder {
     private var targetKeys: Set<TargetKey> = []
     private var suppressions: [Suppression] = []
     private var suppressionKeys: Set<SuppressionKey> = []
+    private var cuts: [SuppressionCut] = []
 
     init(event: Event, entry: CatalogEntry, directory: DirectorySnapshot) {
         self.event = event
@@ -248,19 +249,11 @@ private struct AudienceBuilder {
             for userId in ranked.prefix(fallthroughLimit) {
                 addUser(userId, reason: .activeMembers, gate: .anyValue)
             }
+            // Each member appears once in the ranking and nothing else records this reason: the cut is kept as
+            // one value over the ranking (no string per member, no de-duplication set).
             let cut = ranked.dropFirst(fallthroughLimit)
-            suppressions.reserveCapacity(suppressions.count + cut.count)
-            for userId in cut {
-                // Each member appears once in the ranking and nothing else records this reason, so the cut
-                // skips the de-duplication set (thousands of hashed strings per alert on a large project).
-                suppressions.append(
-                    Suppression(
-                        eventId: event.id,
-                        recipient: "user:" + userId,
-                        channel: nil,
-                        reason: SuppressionReason.fallthroughLimit
-                    )
-                )
+            if !cut.isEmpty {
+                cuts.append(SuppressionCut(eventId: event.id, userIds: cut, reason: SuppressionReason.fallthroughLimit))
             }
         }
     }
@@ -452,8 +445,9 @@ private struct AudienceBuilder {
 
     /// The plan, without suppressions contradicted by a target (a recipient who qualified another way).
     func finish() -> AudiencePlan {
+        let cuts = cutsWithoutTargets()
         guard !targets.isEmpty, !suppressions.isEmpty else {
-            return AudiencePlan(targets: targets, suppressions: suppressions)
+            return AudiencePlan(targets: targets, suppressions: suppressions, cuts: cuts)
         }
         var reached: Set<String> = []
         var reachedOn: Set<SuppressionKey> = []
@@ -466,6 +460,23 @@ private struct AudienceBuilder {
             guard let channel = suppression.channel else { return !reached.contains(suppression.recipient) }
             return !reachedOn.contains(SuppressionKey(recipient: suppression.recipient, channel: channel, reason: ""))
         }
-        return AudiencePlan(targets: targets, suppressions: kept)
+        return AudiencePlan(targets: targets, suppressions: kept, cuts: cuts)
+    }
+
+    /// The cuts without members who are targets another way (an explicit recipient who also ranks below the
+    /// limit). Members above the limit never appear in a cut, so only the other users are looked for.
+    private func cutsWithoutTargets() -> [SuppressionCut] {
+        guard !cuts.isEmpty else { return [] }
+        var others: Set<String> = []
+        for target in targets where target.kind == .user && target.reason != .activeMembers {
+            others.insert(target.id)
+        }
+        guard !others.isEmpty else { return cuts }
+        return cuts.map { cut in
+            guard cut.userIds.contains(where: others.contains) else { return cut }
+            var kept = cut
+            kept.userIds = ArraySlice(cut.userIds.filter { !others.contains($0) })
+            return kept
+        }
     }
 }
