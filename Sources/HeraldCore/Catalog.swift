@@ -7,6 +7,8 @@ public struct NotificationType: RawRepresentable, Hashable, Sendable, Codable, C
     public static let workflow = NotificationType("workflow")
     public static let deploy = NotificationType("deploy")
     public static let alerts = NotificationType("alerts")
+    /// One-time passcodes and other messages about the user's own account.
+    public static let security = NotificationType("security")
 
     public var description: String { rawValue }
 
@@ -120,8 +122,23 @@ public struct Catalog: Sendable {
             entry("external_issue_created", .workflow, "An external issue was linked", .routesOnly),
             entry("deploy", .deploy, "A release was deployed", .releaseParticipants),
             entry("issue_alert", .alerts, "An alert rule fired", .alertTargets),
+            // SPEC §11.6: issued only by POST /projects/{id}/otp; critical, so preferences cannot mute it.
+            CatalogEntry(
+                key: Catalog.otpKey,
+                type: .security,
+                description: "A one-time passcode",
+                defaults: [
+                    .email: true, .sms: true, .slack: false, .msteams: false, .pagerduty: false, .webhook: false,
+                ],
+                critical: true,
+                builtIn: true,
+                audience: .explicit
+            ),
         ]
     }()
+
+    /// The built-in key of one-time passcodes: rendered only by the OTP endpoint, never accepted as an event.
+    public static let otpKey = "otp_code"
 
     /// A catalog of the built-in keys plus `custom` (a custom entry may not reuse a built-in key).
     public init(custom: [CatalogEntry] = []) {

@@ -57,6 +57,9 @@ public struct NewDelivery: Sendable, Hashable {
     /// The rendered body.
     public var payload: Data
     public var contentType: String
+    /// When the message stops being worth sending (a one-time passcode's expiry): a delivery not sent by then
+    /// is dropped and recorded as expired, never sent late. Nil for ordinary deliveries.
+    public var expiresAt: Date?
 
     public init(
         eventId: String,
@@ -66,7 +69,8 @@ public struct NewDelivery: Sendable, Hashable {
         reason: DeliveryReason,
         destination: String,
         payload: Data,
-        contentType: String
+        contentType: String,
+        expiresAt: Date? = nil
     ) {
         self.eventId = eventId
         self.channel = channel
@@ -76,6 +80,7 @@ public struct NewDelivery: Sendable, Hashable {
         self.destination = destination
         self.payload = payload
         self.contentType = contentType
+        self.expiresAt = expiresAt
     }
 }
 
@@ -106,6 +111,8 @@ public struct Delivery: Sendable, Hashable, Identifiable {
     public var updatedAt: Date
     /// The current claim while `state` is `leased`; nil otherwise.
     public var lease: Lease?
+    /// When the message stops being worth sending; see `NewDelivery.expiresAt`.
+    public var expiresAt: Date?
 
     public init(
         id: Int64,
@@ -126,7 +133,8 @@ public struct Delivery: Sendable, Hashable, Identifiable {
         lastReason: FailureReason? = nil,
         receipt: String? = nil,
         updatedAt: Date,
-        lease: Lease? = nil
+        lease: Lease? = nil,
+        expiresAt: Date? = nil
     ) {
         self.id = id
         self.eventId = eventId
@@ -147,6 +155,7 @@ public struct Delivery: Sendable, Hashable, Identifiable {
         self.receipt = receipt
         self.updatedAt = updatedAt
         self.lease = lease
+        self.expiresAt = expiresAt
     }
 }
 

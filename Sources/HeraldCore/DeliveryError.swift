@@ -10,6 +10,8 @@ public enum FailureReason: String, Sendable, Hashable, Codable, CaseIterable {
     case authentication
     case invalidPayload
     case configuration
+    /// Not sent because it was no longer worth sending (a one-time passcode past its expiry): never sent late.
+    case expired
 }
 
 /// Whether a failed attempt may be tried again.

@@ -191,6 +191,9 @@ public struct EventIntake: Sendable {
             if entry == nil {
                 unknownKey = true
                 reader.fail("key", "\(Printable.quoted(key)) is not in the catalog")
+            } else if key == Catalog.otpKey {
+                // The code must never be stored in an event: only the OTP endpoint renders this key.
+                reader.fail("key", "\"otp_code\" is issued by POST /api/v1/projects/{id}/otp, not sent as an event")
             }
         }
         let organization = reader.requiredIdentifier(members, "organization")

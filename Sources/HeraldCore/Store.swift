@@ -304,4 +304,32 @@ public protocol Store: Sendable {
 
     /// The destinations paused past `now`.
     func destinationPauses(now: Date) async throws -> [DestinationPause]
+
+    // MARK: One-time passcodes (SPEC §11.6)
+
+    /// Within the limits of `record.destination` (codes issued to it in the hour before `now`, the age of the
+    /// latest one), stores the passcode, its event (already fanned out; it carries no code) and its rendered
+    /// delivery in one transaction. Over a limit nothing is stored and the earliest time another code may be
+    /// issued is returned.
+    func issueOTP(
+        _ record: OTPRecord,
+        event: NewEvent,
+        delivery: NewDelivery,
+        limits: OTPIssueLimits,
+        now: Date
+    ) async throws -> OTPIssueResult
+
+    /// One passcode by id.
+    func otp(id: String) async throws -> OTPRecord?
+
+    /// Applies one verification attempt atomically. `matched` (the caller compared the keyed hashes in constant
+    /// time) verifies an active, unexpired passcode of `projectId` once; a wrong code counts, and the passcode
+    /// locks at `maxFailures` wrong codes. A used, locked or expired passcode is left as it is.
+    func recordOTPAttempt(
+        id: String,
+        projectId: String,
+        matched: Bool,
+        maxFailures: Int,
+        now: Date
+    ) async throws -> OTPAttemptResult
 }

@@ -307,6 +307,11 @@ extension SQLiteStore {
             )
             deliveries += db.changesCount
             try db.execute(sql: "DELETE FROM idempotency_keys WHERE created_at < ?", arguments: [keyCutoff])
+            // A passcode is of no use past its expiry; a day later it no longer counts for the abuse limits either.
+            try db.execute(
+                sql: "DELETE FROM otp_codes WHERE expires_at < ?",
+                arguments: [now.addingTimeInterval(-86400).storeMillis]
+            )
             try db.execute(
                 sql: """
                     DELETE FROM events

@@ -166,13 +166,14 @@ enum DeliveryRow {
     static let columns = """
         id, event_id, state, due_at, attempts, channel, notifier_id, recipient_kind, recipient_id, \
         recipient_address, recipient_name, reason, destination, content_type, created_at, window_start, \
-        updated_at, last_error, last_reason, receipt, payload, lease_token
+        updated_at, last_error, last_reason, receipt, payload, lease_token, expires_at
         """
 
     static func decode(_ row: Row) throws -> Delivery {
         let lastReason: String? = try row.decode(atIndex: 18)
         let dueAt = Date(storeMillis: try row.decode(atIndex: 3))
         let leaseToken: Int64? = try row.decode(atIndex: 21)
+        let expiresAt: Int64? = try row.decode(atIndex: 22)
         return Delivery(
             id: try row.decode(atIndex: 0),
             eventId: try row.decode(atIndex: 1),
@@ -197,7 +198,8 @@ enum DeliveryRow {
             lastReason: try lastReason.map { try parse(FailureReason.self, $0, column: "failure reason") },
             receipt: try row.decode(atIndex: 19),
             updatedAt: Date(storeMillis: try row.decode(atIndex: 16)),
-            lease: leaseToken.map { Lease(token: $0, expiresAt: dueAt) }
+            lease: leaseToken.map { Lease(token: $0, expiresAt: dueAt) },
+            expiresAt: expiresAt.map { Date(storeMillis: $0) }
         )
     }
 }

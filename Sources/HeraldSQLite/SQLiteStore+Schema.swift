@@ -165,6 +165,29 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v7") { db in
+            // One-time passcodes (SPEC §11.6): only the keyed hash of a code is stored; the destination index serves
+            // the abuse limits (codes per destination per hour, time since the last one). A delivery may carry the
+            // time past which it is not sent any more (a passcode's expiry).
+            try db.execute(
+                sql: """
+                    ALTER TABLE deliveries ADD COLUMN expires_at INTEGER;
+                    CREATE TABLE otp_codes (
+                        id TEXT NOT NULL PRIMARY KEY,
+                        project_id TEXT NOT NULL,
+                        channel TEXT NOT NULL,
+                        destination TEXT NOT NULL,
+                        code_hash TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        expires_at INTEGER NOT NULL,
+                        state TEXT NOT NULL,
+                        failed_attempts INTEGER NOT NULL,
+                        delivery_id INTEGER
+                    ) WITHOUT ROWID;
+                    CREATE INDEX otp_codes_destination ON otp_codes(channel, destination, created_at);
+                    """
+            )
+        }
         return migrator
     }()
 }

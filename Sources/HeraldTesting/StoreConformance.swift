@@ -88,6 +88,13 @@ public struct StoreConformance: Sendable {
         check("completeFanOut records a cut compactly and eventRecord expands it", suppressionCuts),
         check("suppressAddress is idempotent, keeps the first reason and bumps the version", addressSuppressions),
         check("destination pauses are shared, keep the later end and expire", destinationPauses),
+        check(
+            "issueOTP stores the passcode, its fanned-out event and its expiring delivery",
+            otpIssueStoresRecordEventAndExpiringDelivery
+        ),
+        check("issueOTP honours the destination's interval and hourly limits", otpIssueHonoursDestinationLimits),
+        check("recordOTPAttempt verifies once and locks after five wrong codes", otpAttemptsVerifyOnceAndLock),
+        check("recordOTPAttempt on an expired passcode changes nothing", otpExpiredAttemptsChangeNothing),
     ]
 
     /// The check called `name`, if the suite has one.

@@ -266,6 +266,15 @@ public final class SendStage: Service, Sendable {
             finish(delivery, outcome: .failed(error), startedAt: now, provider: nil)
             return
         }
+        if let expiresAt = delivery.expiresAt, now >= expiresAt {
+            // SPEC §11.6: a passcode that did not go out before its expiry is dropped, never sent late.
+            let error = DeliveryError.permanent(
+                .expired,
+                "not sent: expired at \(Timestamp.format(expiresAt)) before it could be delivered"
+            )
+            finish(delivery, outcome: .failed(error), startedAt: now, provider: provider)
+            return
+        }
         let key = DestinationGate.Key(notifier: delivery.notifierId, destination: delivery.destination)
         let admission = gate.withLock {
             $0.admit(

@@ -70,8 +70,10 @@ struct EmailRenderingTests {
             #expect(text.text.contains(title))
             #expect(html.text.contains(EmailBody.escape(title)))
         }
-        #expect(text.text.contains(settings))
-        #expect(html.text.contains("href=\"\(settings)\""))
+        // A critical key (one-time passcodes) cannot be muted: it carries no settings or unsubscribe link.
+        let critical = Fixtures.catalog.entry(for: key)?.critical == true
+        #expect(text.text.contains(settings) != critical)
+        #expect(html.text.contains("href=\"\(settings)\"") != critical)
         #expect(text.text.contains(content.reasonLine))
         if let url = content.url {
             #expect(html.text.contains("<a href=\"\(EmailBody.escape(url))\""), "the title links to \(url)")
@@ -85,8 +87,8 @@ struct EmailRenderingTests {
         #expect(mail.header("From") == "Herald Alerts <notify@herald.example>")
         #expect(mail.header("Date") == "Mon, 23 Nov 2026 10:00:00 +0000")
         #expect(mail.header("X-Herald-Event-Id") == event.id)
-        #expect(mail.header("List-Unsubscribe") == "<\(settings)>")
-        #expect(mail.header("List-Unsubscribe-Post") == "List-Unsubscribe=One-Click")
+        #expect(mail.header("List-Unsubscribe") == (critical ? nil : "<\(settings)>"))
+        #expect(mail.header("List-Unsubscribe-Post") == (critical ? nil : "List-Unsubscribe=One-Click"))
         #expect(mail.header("Auto-Submitted") == "auto-generated")
         #expect(ParsedMail.decodeEncodedWords(mail.header("Subject") ?? "") == "[Herald] \(content.title)")
     }

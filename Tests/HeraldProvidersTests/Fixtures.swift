@@ -76,6 +76,11 @@ enum Fixtures {
                 "id": .string("482"), "title": .string("Guard against undefined x | hotfix"),
                 "url": .string("https://git.example/acme/backend/pull/482"),
             ])
+        case "otp_code":
+            event.actor = nil
+            event.issue = nil
+            event.data["code"] = .string("48213")
+            event.data["ttlSeconds"] = .number(120)
         case "resolved_by_age":
             event.actor = nil
             event.data["ageDays"] = .number(30)

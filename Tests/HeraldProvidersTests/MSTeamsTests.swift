@@ -52,7 +52,8 @@ struct MSTeamsRenderingTests {
             #expect(action["type"] == .string("Action.OpenUrl"))
         }
         let urls = card["actions"]?.arrayValue?.compactMap { $0["url"]?.stringValue } ?? []
-        #expect(urls.contains("https://tracker.example/settings/notifications/\(key)"))
+        let critical = Fixtures.catalog.entry(for: key)?.critical == true
+        #expect(urls.contains("https://tracker.example/settings/notifications/\(key)") != critical)
         #expect(message.body.count <= 20_000)
     }
 

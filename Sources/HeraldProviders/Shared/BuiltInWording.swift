@@ -15,7 +15,7 @@ struct BuiltInWording {
     static let keys: Set<String> = [
         "assigned", "unassigned", "resolved", "resolved_in_release", "resolved_in_commit",
         "resolved_in_pull_request", "resolved_by_age", "unresolved", "archived", "regression", "escalating",
-        "note", "external_issue_created", "deploy", "issue_alert",
+        "note", "external_issue_created", "deploy", "issue_alert", "otp_code",
     ]
 
     /// Fills title, link, summary, body and facts.
@@ -44,6 +44,7 @@ struct BuiltInWording {
         case "external_issue_created": externalIssueCreated(&content)
         case "deploy": deploy(&content)
         case "issue_alert": issueAlert(&content)
+        case "otp_code": oneTimePasscode(&content)
         default: break
         }
     }
@@ -216,6 +217,32 @@ struct BuiltInWording {
         if let tags = event.data["tags"]?.displayText {
             content.facts.append(.init(label: "Tags", value: tags))
         }
+    }
+
+    /// SPEC §11.6: the code, how long it lives, and that it must never be shared. No link, no settings link
+    /// (the key is critical: preferences cannot mute it).
+    private func oneTimePasscode(_ content: inout NeutralContent) {
+        let code = string("code") ?? "?"
+        let issuer = content.projectName ?? event.organization
+        let lifetime = Self.lifetime(seconds: event.data["ttlSeconds"]?.numberValue ?? 0)
+        content.title = "Your \(issuer) verification code"
+        content.summary = "\(code) is your \(issuer) verification code. It expires in \(lifetime). Never share it."
+        content.body =
+            "Enter \(code) to confirm it is you. It expires in \(lifetime) and works once. Never share this code: "
+            + "no one from \(issuer) will ever ask you for it. If you did not ask for a code, ignore this message."
+        content.facts = [.init(label: "Code", value: code), .init(label: "Expires in", value: lifetime)]
+        content.url = nil
+        content.settingsURL = nil
+        content.reasonLine = "You are receiving this because a verification code was requested for this address."
+    }
+
+    /// `2 minutes`, `90 seconds`, `1 hour`.
+    static func lifetime(seconds: Double) -> String {
+        let whole = Int(seconds.rounded())
+        func plural(_ count: Int, _ unit: String) -> String { "\(count) \(unit)\(count == 1 ? "" : "s")" }
+        if whole >= 3600, whole % 3600 == 0 { return plural(whole / 3600, "hour") }
+        if whole >= 60, whole % 60 == 0 { return plural(whole / 60, "minute") }
+        return plural(whole, "second")
     }
 
     // MARK: - Pieces
