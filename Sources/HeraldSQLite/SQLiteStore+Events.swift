@@ -125,8 +125,8 @@ extension SQLiteStore {
                     INSERT INTO deliveries (
                         event_id, state, due_at, attempts, channel, notifier_id, recipient_kind, recipient_id,
                         recipient_address, recipient_name, reason, destination, content_type, created_at,
-                        window_start, updated_at, payload, expires_at
-                    ) VALUES (?, 'pending', ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        window_start, updated_at, payload
+                    ) VALUES (?, 'pending', ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             )
             // Prepared on first use: many batches record no suppression at all.
@@ -142,8 +142,16 @@ extension SQLiteStore {
                         result.eventId, nowMillis, delivery.channel.rawValue, delivery.notifierId,
                         delivery.recipient.kind.rawValue, delivery.recipient.id, delivery.recipient.address,
                         delivery.recipient.name, delivery.reason.rawValue, delivery.destination, delivery.contentType,
-                        acceptedAt, nowMillis, nowMillis, delivery.payload, delivery.expiresAt?.storeMillis,
+                        acceptedAt, nowMillis, nowMillis, delivery.payload,
                     ])
+                    if let expiresAt = delivery.expiresAt {
+                        // Rare (fan-out renders no expiring message today): a second statement keeps the hot insert
+                        // as it was.
+                        try db.execute(
+                            sql: "UPDATE deliveries SET expires_at = ? WHERE id = ?",
+                            arguments: [expiresAt.storeMillis, db.lastInsertedRowID]
+                        )
+                    }
                 }
                 for row in SuppressionRows.rows(for: result.suppressions) {
                     if insertSuppression == nil {

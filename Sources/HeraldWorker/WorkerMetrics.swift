@@ -209,6 +209,7 @@ extension FailureReason {
         case .authentication: 5
         case .invalidPayload: 6
         case .configuration: 7
+        case .expired: 8
         }
     }
 }

@@ -174,7 +174,11 @@ struct PreferenceMatrixTests {
         let rows = PreferenceMatrix.rows(catalog: F.catalog, userRows: [])
         #expect(rows.map(\.eventKey) == F.catalog.allEntries.map(\.key))
         #expect(rows.map(\.eventKey) == rows.map(\.eventKey).sorted())
-        #expect(rows.allSatisfy { $0.email && $0.slack && !$0.msteams && !$0.sms && !$0.webhook && !$0.customized })
+        let ordinary = rows.filter { F.catalog.entry(for: $0.eventKey)?.critical == false }
+        #expect(ordinary.allSatisfy { $0.email && $0.slack && !$0.msteams && !$0.sms && !$0.webhook && !$0.customized })
+        // One-time passcodes (critical) go by email and SMS.
+        let otp = rows.first { $0.eventKey == "otp_code" }
+        #expect(otp.map { $0.email && $0.sms && !$0.slack && !$0.customized } == true)
     }
 
     @Test("user-scope overrides show, other scopes do not, customized only for key rows")
@@ -358,7 +362,11 @@ struct PreferenceMatrixTests {
     func notificationDefaults() {
         let defaults = PreferenceOptions.defaults(catalog: F.catalog)
         #expect(defaults.providerDefaults == [.email, .slack])
-        #expect(defaults.typeDefaults == ["workflow": .subscribeOnly, "deploy": .committedOnly, "alerts": .always])
+        #expect(
+            defaults.typeDefaults == [
+                "workflow": .subscribeOnly, "deploy": .committedOnly, "alerts": .always, "security": .always,
+            ]
+        )
         #expect(defaults.keyDefaults["assigned"]?["email"] == true)
     }
 }
