@@ -394,7 +394,7 @@ enum DeliveryColumns {
     static let names = [
         "id", "event_id", "state", "due_at", "attempts", "channel", "notifier_id", "recipient_kind", "recipient_id",
         "recipient_address", "recipient_name", "reason", "destination", "content_type", "created_at",
-        "window_start", "updated_at", "last_error", "last_reason", "receipt", "payload", "lease_token",
+        "window_start", "updated_at", "last_error", "last_reason", "receipt", "payload", "lease_token", "expires_at",
     ]
     static let count = names.count
     static let list = names.joined(separator: ", ")
@@ -411,6 +411,7 @@ enum DeliveryColumns {
         let dueAt: Date = try cell(3)
         let lastReason: String? = try cell(18)
         let token: Int64? = try cell(21)
+        let expiresAt: Date? = try cell(22)
         return Delivery(
             id: try cell(0),
             eventId: try cell(1),
@@ -435,7 +436,8 @@ enum DeliveryColumns {
             lastReason: try lastReason.map { try parse(FailureReason.self, $0, column: "failure reason") },
             receipt: try cell(19),
             updatedAt: try cell(16),
-            lease: token.map { Lease(token: $0, expiresAt: dueAt) }
+            lease: token.map { Lease(token: $0, expiresAt: dueAt) },
+            expiresAt: expiresAt
         )
     }
 }

@@ -333,6 +333,8 @@ struct DeliveryInsertBatch {
     private var contentTypes: [String] = []
     private var createdAt: [Date] = []
     private var payloads: [ByteBuffer] = []
+    private var expiresAt: [Date] = []
+    private var hasExpiry: [Bool] = []
 
     var isEmpty: Bool { eventIds.isEmpty }
 
@@ -351,6 +353,8 @@ struct DeliveryInsertBatch {
         contentTypes.append(delivery.contentType)
         createdAt.append(acceptedAt)
         payloads.append(ByteBuffer(bytes: delivery.payload))
+        expiresAt.append(delivery.expiresAt ?? acceptedAt)
+        hasExpiry.append(delivery.expiresAt != nil)
     }
 
     func insert(_ connection: PostgresConnection, base: Date?, logger: Logger) async throws {
@@ -359,17 +363,18 @@ struct DeliveryInsertBatch {
             INSERT INTO herald.deliveries (
                 event_id, state, due_at, attempts, channel, notifier_id, recipient_kind, recipient_id,
                 recipient_address, recipient_name, reason, destination, content_type, created_at, window_start,
-                updated_at, payload
+                updated_at, payload, expires_at
             )
             SELECT u.event_id, 'pending', t.now, 0, u.channel, u.notifier, u.kind,
                 CASE WHEN u.has_id THEN u.recipient_id END, u.address, CASE WHEN u.has_name THEN u.name END,
-                u.reason, u.destination, u.content_type, u.created_at, t.now, t.now, u.payload
+                u.reason, u.destination, u.content_type, u.created_at, t.now, t.now, u.payload,
+                CASE WHEN u.has_expiry THEN u.expires_at END
             FROM unnest(\(eventIds)::text[], \(channels)::text[], \(notifiers)::bigint[], \(kinds)::text[],
                 \(recipientIds)::text[], \(hasRecipientId)::boolean[], \(addresses)::text[], \(names)::text[],
                 \(hasName)::boolean[], \(reasons)::text[], \(destinations)::text[], \(contentTypes)::text[],
-                \(createdAt)::timestamptz[], \(payloads)::bytea[])
+                \(createdAt)::timestamptz[], \(payloads)::bytea[], \(expiresAt)::timestamptz[], \(hasExpiry)::boolean[])
                 WITH ORDINALITY AS u(event_id, channel, notifier, kind, recipient_id, has_id, address, name, has_name,
-                    reason, destination, content_type, created_at, payload, n),
+                    reason, destination, content_type, created_at, payload, expires_at, has_expiry, n),
                 (SELECT coalesce(\(base)::timestamptz, now()) AS now) t
             ORDER BY u.n
             """,

@@ -200,7 +200,30 @@ extension PostgresStore {
                 'event is kept as rejected with its reason (herald explain).'
                 """,
             ]
-        )
+        ),
+        (
+            2,
+            [
+                // One-time passcodes (SPEC §11.6): only the keyed hash of a code; the destination index serves the
+                // abuse limits. A delivery may carry the time past which it is not sent (a passcode's expiry).
+                "ALTER TABLE herald.deliveries ADD COLUMN expires_at timestamptz",
+                """
+                CREATE TABLE herald.otp_codes (
+                    id text PRIMARY KEY,
+                    project_id text NOT NULL,
+                    channel text NOT NULL,
+                    destination text NOT NULL,
+                    code_hash text NOT NULL,
+                    created_at timestamptz NOT NULL,
+                    expires_at timestamptz NOT NULL,
+                    state text NOT NULL,
+                    failed_attempts integer NOT NULL,
+                    delivery_id bigint
+                )
+                """,
+                "CREATE INDEX otp_codes_destination ON herald.otp_codes (channel, destination, created_at)",
+            ]
+        ),
     ]
 
     /// Applies pending migrations, each in its own transaction under the advisory lock (the bookkeeping table
