@@ -12,7 +12,7 @@ extension SQLiteStore {
         limits: OTPIssueLimits,
         now: Date
     ) async throws -> OTPIssueResult {
-        let body = String(decoding: try EventBody.encoder().encode(event.event), as: UTF8.self)
+        let body = String(decoding: EventBody.encode(event.event), as: UTF8.self)
         let nowMillis = now.storeMillis
         let hourAgo = now.addingTimeInterval(-3600).storeMillis
         return try await write("issueOTP") { db in
