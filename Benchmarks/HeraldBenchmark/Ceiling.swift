@@ -146,23 +146,27 @@ extension BenchmarkRun {
             }
         }
         let next = SharedCounter()
+        let finished = SharedCounter()
         let failures = SharedCounter()
         let before = ProcessSample.take(getpid())
         let start = monotonicNanos()
-        await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<min(concurrency, count) {
-                group.addTask {
-                    while true {
-                        let number = next.increment()
-                        if number > count { return }
-                        var request = HTTPRequest(url: url, headers: headers, body: body)
-                        request.headers.append(HTTPHeader("X-Herald-Event-Id", "\(ceilingGroup)-\(number)"))
-                        let result = await transport.send(request)
-                        if case .response(let response) = result, (200..<300).contains(response.status) { continue }
-                        _ = failures.increment()
-                    }
+        // The daemon's way of using the transport: a completion (on the transport's thread) starts the next
+        // request at once, with `concurrency` in flight.
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            @Sendable func sendNext() {
+                let number = next.increment()
+                guard number <= count else { return }
+                var request = HTTPRequest(url: url, headers: headers, body: body)
+                request.headers.append(HTTPHeader("X-Herald-Event-Id", "\(ceilingGroup)-\(number)"))
+                transport.start(request) { result in
+                    var succeeded = false
+                    if case .response(let response) = result { succeeded = (200..<300).contains(response.status) }
+                    if !succeeded { _ = failures.increment() }
+                    if finished.increment() == count { done.resume() }
+                    sendNext()
                 }
             }
+            for _ in 0..<min(concurrency, count) { sendNext() }
         }
         let elapsed = Double(monotonicNanos() - start) / 1e9
         let usage = ProcessUsage(from: before, to: ProcessSample.take(getpid()))
