@@ -104,7 +104,10 @@ public enum Daemon {
                     pollMilliseconds: postgres.pollMilliseconds ?? 250,
                     listen: postgres.listen ?? true
                 ),
-                intake: EventIntake(catalog: loaded.catalog),
+                intake: EventIntake(
+                    catalog: loaded.catalog,
+                    notifiers: Commands.notifierChannels(loaded.configuration)
+                ),
                 logger: Logger(label: "herald.postgres")
             )
             do {
