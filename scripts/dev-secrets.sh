@@ -8,4 +8,7 @@ chmod 700 "$dir"
 [ -s "$dir/smtp-password" ] || echo "placeholder-smtp-password" > "$dir/smtp-password"
 [ -s "$dir/twilio-token" ] || echo "placeholder-twilio-token" > "$dir/twilio-token"
 [ -s "$dir/webhook-secret" ] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/webhook-secret"
+# HS256 key of user JWTs in the README walk-through; the API tokens of config/herald.yaml are
+# herald-dev-upstream-token, herald-dev-admin-token and herald-dev-reader-token (only their SHA-256 is there).
+[ -s "$dir/jwt-secret" ] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/jwt-secret"
 chmod 600 "$dir"/*

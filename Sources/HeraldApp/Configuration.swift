@@ -65,6 +65,8 @@ public struct HeraldConfiguration: Sendable, Decodable {
 public struct ServerSection: Sendable, Decodable {
     public var listen: String?
     public var metricsListen: String?
+    /// The largest request body the API reads (SPEC §14: 262144).
+    public var maxBodyBytes: Int?
 }
 
 /// `store`: where the queue lives.
@@ -254,6 +256,10 @@ public struct AuthSection: Sendable, Decodable {
         public var hs256SecretFile: String?
         public var ed25519PublicKey: String?
         public var ed25519PublicKeyFile: String?
+        /// The required `iss` claim, when set.
+        public var issuer: String?
+        /// The `aud` value tokens must carry, when set.
+        public var audience: String?
     }
 
     public var tokens: [Token]?

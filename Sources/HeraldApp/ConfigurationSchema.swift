@@ -29,7 +29,7 @@ enum ConfigurationSchema {
     ])
 
     static let root: Shape = .object([
-        "server": .object(["listen": .scalar, "metricsListen": .scalar]),
+        "server": .object(["listen": .scalar, "metricsListen": .scalar, "maxBodyBytes": .scalar]),
         "store": .object([
             "sqlite": .object(["path": .scalar, "busyTimeoutSeconds": .scalar]),
             "postgres": .object([
@@ -51,7 +51,7 @@ enum ConfigurationSchema {
             "tokens": .list(.object(["name": .scalar, "sha256": .scalar, "scopes": .list(.scalar)])),
             "jwt": .object([
                 "hs256Secret": .scalar, "hs256SecretFile": .scalar, "ed25519PublicKey": .scalar,
-                "ed25519PublicKeyFile": .scalar,
+                "ed25519PublicKeyFile": .scalar, "issuer": .scalar, "audience": .scalar,
             ]),
             "preferencesPerMinute": .scalar,
         ]),

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldAPI
 import HeraldCore
 import HeraldPostgres
 
@@ -43,6 +44,7 @@ struct ConfigurationValidator {
         if let address = configuration.server?.metricsListen, MetricsListener.parse(address) == nil {
             fail("server.metricsListen", "must be host:port, e.g. 127.0.0.1:9425")
         }
+        validateServer()
     }
 
     private mutating func validateStore() {
@@ -286,15 +288,20 @@ struct ConfigurationValidator {
             if hex.count != 64 || !hex.allSatisfy({ $0.isHexDigit }) {
                 fail("\(path).sha256", "must be 64 hexadecimal characters (the SHA-256 of the token)")
             }
-            let scopes = [
-                "events:write", "directory:write", "preferences:read", "preferences:write", "settings:write", "admin",
-            ]
+            let scopes = APIScope.allCases.map(\.rawValue)
             for scope in token.scopes where !scopes.contains(scope) {
                 fail("\(path).scopes", "unknown scope \"\(scope)\"")
             }
         }
         if let jwt = auth.jwt {
             resolveSecret(value: jwt.hs256Secret, file: jwt.hs256SecretFile, path: "auth.jwt.hs256Secret")
+            if let secret = secrets["auth.jwt.hs256Secret"], secret.utf8.count < APIAuthenticator.minimumSecretBytes {
+                fail(
+                    jwt.hs256SecretFile == nil ? "auth.jwt.hs256Secret" : "auth.jwt.hs256SecretFile",
+                    "must hold at least \(APIAuthenticator.minimumSecretBytes) bytes"
+                )
+            }
+            validatePublicKey(jwt)
         }
         if let limit = auth.preferencesPerMinute, limit < 1 {
             fail("auth.preferencesPerMinute", "must be at least 1")
@@ -303,6 +310,41 @@ struct ConfigurationValidator {
 
     /// Secrets of the notifier being validated that are named but absent (lenient mode only).
     private var missingSecrets: [String] = []
+
+    /// `auth.jwt.ed25519PublicKey(File)`: a public key, so it may be given inline; it must parse.
+    private mutating func validatePublicKey(_ jwt: AuthSection.JWT) {
+        let path = "auth.jwt.ed25519PublicKey"
+        var text = jwt.ed25519PublicKey
+        if let file = jwt.ed25519PublicKeyFile {
+            guard text == nil else { return fail(path, "set either the value or its File twin, not both") }
+            let resolvedPath = configuration.resolvePath(file)
+            do {
+                text = try String(contentsOfFile: resolvedPath, encoding: .utf8)
+            } catch {
+                return fail(path + "File", "cannot read \"\(resolvedPath)\" (\(ConfigurationLoader.describe(error)))")
+            }
+        }
+        guard let text else { return }
+        do {
+            _ = try APIAuthenticator(tokens: [], jwt: JWTSettings(ed25519PublicKey: text), clock: SystemWallClock())
+            secrets[path] = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        } catch {
+            fail(
+                jwt.ed25519PublicKeyFile == nil ? path : path + "File",
+                "is not an Ed25519 public key (PEM or base64url)"
+            )
+        }
+    }
+
+    private mutating func validateServer() {
+        guard let server = configuration.server else { return }
+        if let listen = server.listen, Daemon.parseListen(listen) == nil {
+            fail("server.listen", "must be host:port, e.g. 127.0.0.1:8425")
+        }
+        if let bytes = server.maxBodyBytes, !(1024...64 * 1024 * 1024).contains(bytes) {
+            fail("server.maxBodyBytes", "must be from 1024 to 67108864")
+        }
+    }
 
     /// Resolves a secret given literally as `${ENV}` or through a file; a literal secret in the file is refused.
     /// With `secrets.whenMissing: notConfigured`, a notifier secret whose variable is unset or whose file does

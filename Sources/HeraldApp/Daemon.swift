@@ -1,4 +1,5 @@
 import Foundation
+import HeraldAPI
 import HeraldCore
 import HeraldCurl
 import HeraldPostgres
@@ -21,6 +22,9 @@ public final class DaemonComponents: Sendable {
     public let metrics: DaemonMetrics
     /// The Prometheus text exposition of this daemon, gauges refreshed (`GET /metrics`).
     public let metricsText: @Sendable () -> String
+    /// The HTTP API's dependencies and listener, when `server.listen` is configured.
+    public let api: APIDependencies?
+    public let listener: ListenerGate?
     let services: [ServiceGroupConfiguration.ServiceConfiguration]
 
     init(
@@ -32,6 +36,8 @@ public final class DaemonComponents: Sendable {
         logger: Logger,
         metrics: DaemonMetrics,
         metricsText: @escaping @Sendable () -> String,
+        api: APIDependencies? = nil,
+        listener: ListenerGate? = nil,
         services: [ServiceGroupConfiguration.ServiceConfiguration]
     ) {
         self.store = store
@@ -42,6 +48,8 @@ public final class DaemonComponents: Sendable {
         self.logger = logger
         self.metrics = metrics
         self.metricsText = metricsText
+        self.api = api
+        self.listener = listener
         self.services = services
     }
 }
@@ -50,6 +58,7 @@ public final class DaemonComponents: Sendable {
 struct ConfigurationReloader: Sendable {
     let fanOut: FanOutStage
     let send: SendStage
+    let catalog: RuntimeCatalog
     let logLevel: LogLevelBox
     let output: LogOutput
     let logger: Logger
@@ -63,7 +72,8 @@ struct ConfigurationReloader: Sendable {
             output.setSecrets(loaded.secretValues)
             Daemon.logNotConfigured(loaded, logger: logger)
             send.replaceProviders(providers)
-            fanOut.replacePlanner(Daemon.planner(loaded, providers: providers))
+            let catalog = catalog.replace(base: loaded.catalog)
+            fanOut.replacePlanner(Daemon.planner(loaded, providers: providers, catalog: catalog))
             if let level = Logger.Level(rawValue: loaded.configuration.log.level) { logLevel.value = level }
             logger.info("configuration reloaded", metadata: ["notifiers": "\(providers.all.count)"])
         } catch {
@@ -80,9 +90,10 @@ struct ConfigurationReloader: Sendable {
 /// Composition root of `herald serve`.
 public enum Daemon {
     /// The fan-out planner for a configuration.
-    static func planner(_ loaded: LoadedConfiguration, providers: ProviderSet) -> FanOutPlanner {
+    static func planner(_ loaded: LoadedConfiguration, providers: ProviderSet, catalog: Catalog? = nil) -> FanOutPlanner
+    {
         FanOutPlanner(
-            catalog: loaded.catalog,
+            catalog: catalog ?? loaded.catalog,
             providers: providers,
             audience: DirectoryAudience(fallthroughLimit: loaded.configuration.worker.fallthroughLimit),
             settingsURLTemplate: loaded.configuration.links.settingsURL,
@@ -140,7 +151,8 @@ public enum Daemon {
         notifier: SystemdNotifier = SystemdNotifier(),
         statsInterval: Duration = .seconds(60),
         metrics: DaemonMetrics = DaemonMetrics(),
-        metricsRefresh: Duration = .seconds(5)
+        metricsRefresh: Duration = .seconds(5),
+        storedCatalog: [CatalogEntry] = []
     ) throws -> DaemonComponents {
         let configuration = loaded.configuration
         let level = LogLevelBox(Logger.Level(rawValue: configuration.log.level) ?? .info)
@@ -148,6 +160,7 @@ public enum Daemon {
         output.setSecrets(loaded.secretValues)
         let providers = try ProviderFactory.makeProviders(loaded)
         logNotConfigured(loaded, logger: logger)
+        let catalog = RuntimeCatalog(base: loaded.catalog, added: storedCatalog)
         let transport = CurlTransport(maxHostConnections: configuration.worker.maxHostConnections)
         let counters = WorkerCounters(metrics: metrics.worker)
         let sendDoorbell = Doorbell()
@@ -176,7 +189,7 @@ public enum Daemon {
         )
         let fanOut = FanOutStage(
             store: store,
-            planner: planner(loaded, providers: providers),
+            planner: planner(loaded, providers: providers, catalog: catalog.current),
             clock: clock,
             configuration: FanOutConfiguration(
                 batchSize: worker.batchSize,
@@ -222,6 +235,7 @@ public enum Daemon {
         let reloader = ConfigurationReloader(
             fanOut: fanOut,
             send: send,
+            catalog: catalog,
             logLevel: level,
             output: output,
             logger: logger
@@ -238,12 +252,26 @@ public enum Daemon {
             let listener = MetricsListener(host: address.host, port: address.port, logger: logger, render: metricsText)
             services.append(entry(listener, "metrics"))
         }
+        // The API after the stages and before the readiness announcer: it stops accepting first on SIGTERM.
+        let api = try buildAPI(
+            loaded: loaded,
+            store: store,
+            catalog: catalog,
+            fanOut: fanOut,
+            send: send,
+            providers: providers,
+            logger: logger,
+            clock: clock,
+            metricsText: metricsText
+        )
+        for service in api?.services ?? [] { services.append(entry(service.service, service.name)) }
         services.append(
             entry(
                 ReadinessService(
                     notifier: notifier,
                     logger: logger,
-                    status: "delivering with \(providers.all.count) notifiers"
+                    status: "delivering with \(providers.all.count) notifiers",
+                    listener: api?.gate
                 ),
                 "readiness"
             )
@@ -257,6 +285,8 @@ public enum Daemon {
             logger: logger,
             metrics: metrics,
             metricsText: metricsText,
+            api: api?.dependencies,
+            listener: api?.gate,
             services: services
         )
     }
@@ -320,7 +350,8 @@ public enum Daemon {
                 configPath: configPath,
                 store: store,
                 output: output,
-                metrics: metrics
+                metrics: metrics,
+                storedCatalog: try await store.storedCatalogEntries()
             )
         } catch {
             CommandOutput.failure("\(error)")

@@ -26,8 +26,14 @@ struct ReadinessService: Service {
     let notifier: SystemdNotifier
     let logger: Logger
     let status: String
+    /// The API's listener, when there is one: `READY=1` waits until it is bound.
+    var listener: ListenerGate?
 
     func run() async throws {
+        if let listener {
+            await cancelWhenGracefulShutdown { await listener.wait() }
+            guard listener.boundAddress != nil else { return }
+        }
         notifier.notify("READY=1\nSTATUS=\(status)")
         logger.info("herald ready", metadata: ["status": "\(status)"])
         try? await gracefulShutdown()

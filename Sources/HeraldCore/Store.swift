@@ -332,4 +332,30 @@ public protocol Store: Sendable {
         maxFailures: Int,
         now: Date
     ) async throws -> OTPAttemptResult
+
+    // MARK: HTTP API
+
+    /// Events newest first, filtered and paged by `query` (cursor = `EventSummary.sequence`).
+    func listEvents(_ query: EventListQuery) async throws -> [EventSummary]
+
+    /// Deliveries highest id first, filtered and paged by `query` (cursor = the last id of the previous page).
+    func listDeliveries(_ query: DeliveryListQuery) async throws -> [Delivery]
+
+    /// Removes the given records (with what they own, see `DirectoryRecordReference`), then upserts `document`
+    /// as `importDirectory` does, in one transaction; bumps the directory version. Unknown references are ignored.
+    func updateDirectory(
+        removing: [DirectoryRecordReference],
+        upserting document: DirectoryDocument,
+        now: Date
+    )
+        async throws
+
+    /// Whether the directory holds the record (cheap: one lookup, for routes that must not write for unknown users).
+    func directoryRecordExists(_ reference: DirectoryRecordReference) async throws -> Bool
+
+    /// The catalog keys added at run time (`PUT /api/v1/admin/catalog/{key}`), sorted by key.
+    func storedCatalogEntries() async throws -> [CatalogEntry]
+
+    /// Adds or replaces a run-time catalog key (durable before it returns).
+    func saveCatalogEntry(_ entry: CatalogEntry) async throws
 }

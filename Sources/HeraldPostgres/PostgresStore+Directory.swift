@@ -11,44 +11,48 @@ extension PostgresStore {
     /// identity. Records the document does not name are kept; a later record in the document replaces an
     /// earlier one with the same key.
     public func importDirectory(_ document: DirectoryDocument, now: Date) async throws {
-        let records = try DirectoryRecordRows(document)
-        let subscriptions = try document.subscriptions.enumerated().map { index, row in
-            try SubscriptionColumns(row, field: "subscriptions[\(index)]")
-        }
-        let preferences = try document.preferences.enumerated().map { index, row in
-            (key: try PreferenceColumns(row.identity, field: "preferences[\(index)]"), value: row.value.rawValue)
-        }
+        let prepared = try PreparedDirectoryImport(document)
         let logger = self.logger
         try await transaction("importDirectory") { connection in
-            for chunk in records.deduplicated.chunked(1_000) {
-                let kinds = chunk.map(\.kind)
-                let ids = chunk.map(\.id)
-                let bodies = chunk.map { ByteBuffer(bytes: $0.body) }
-                try await connection.query(
-                    """
-                    INSERT INTO herald.directory_records (kind, id, body)
-                    SELECT * FROM unnest(\(kinds)::text[], \(ids)::text[], \(bodies)::bytea[])
-                    ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body
-                    """,
-                    logger: logger
-                )
-            }
-            for chunk in SubscriptionColumns.deduplicated(subscriptions).chunked(1_000) {
-                try await connection.query(
-                    """
-                    INSERT INTO herald.subscriptions (project, issue, party_kind, party_id, active, reason)
-                    SELECT * FROM unnest(\(chunk.map(\.project))::text[], \(chunk.map(\.issue))::text[],
-                        \(chunk.map(\.partyKind))::text[], \(chunk.map(\.partyId))::text[],
-                        \(chunk.map(\.active))::boolean[], \(chunk.map(\.reason))::text[])
-                    ON CONFLICT (project, issue, party_kind, party_id)
-                    DO UPDATE SET active = excluded.active, reason = excluded.reason
-                    """,
-                    logger: logger
-                )
-            }
-            try await Self.upsertPreferences(preferences, connection, logger: logger)
+            try await Self.applyImport(prepared, connection, logger: logger)
             try await Self.bumpDirectoryVersion(connection, logger: logger)
         }
+    }
+
+    /// Upserts an encoded document inside the caller's transaction (`importDirectory`, `updateDirectory`).
+    static func applyImport(
+        _ prepared: PreparedDirectoryImport,
+        _ connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        let (records, subscriptions, preferences) = (prepared.records, prepared.subscriptions, prepared.preferences)
+        for chunk in records.deduplicated.chunked(1_000) {
+            let kinds = chunk.map(\.kind)
+            let ids = chunk.map(\.id)
+            let bodies = chunk.map { ByteBuffer(bytes: $0.body) }
+            try await connection.query(
+                """
+                INSERT INTO herald.directory_records (kind, id, body)
+                SELECT * FROM unnest(\(kinds)::text[], \(ids)::text[], \(bodies)::bytea[])
+                ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body
+                """,
+                logger: logger
+            )
+        }
+        for chunk in SubscriptionColumns.deduplicated(subscriptions).chunked(1_000) {
+            try await connection.query(
+                """
+                INSERT INTO herald.subscriptions (project, issue, party_kind, party_id, active, reason)
+                SELECT * FROM unnest(\(chunk.map(\.project))::text[], \(chunk.map(\.issue))::text[],
+                    \(chunk.map(\.partyKind))::text[], \(chunk.map(\.partyId))::text[],
+                    \(chunk.map(\.active))::boolean[], \(chunk.map(\.reason))::text[])
+                ON CONFLICT (project, issue, party_kind, party_id)
+                DO UPDATE SET active = excluded.active, reason = excluded.reason
+                """,
+                logger: logger
+            )
+        }
+        try await Self.upsertPreferences(preferences, connection, logger: logger)
     }
 
     /// Every directory record, read in one snapshot.
@@ -288,8 +292,25 @@ extension Array {
     }
 }
 
+/// A document encoded for the directory tables before a connection is taken.
+struct PreparedDirectoryImport: Sendable {
+    fileprivate var records: DirectoryRecordRows
+    fileprivate var subscriptions: [SubscriptionColumns]
+    fileprivate var preferences: [(key: PreferenceColumns, value: String)]
+
+    init(_ document: DirectoryDocument) throws {
+        records = try DirectoryRecordRows(document)
+        subscriptions = try document.subscriptions.enumerated().map { index, row in
+            try SubscriptionColumns(row, field: "subscriptions[\(index)]")
+        }
+        preferences = try document.preferences.enumerated().map { index, row in
+            (key: try PreferenceColumns(row.identity, field: "preferences[\(index)]"), value: row.value.rawValue)
+        }
+    }
+}
+
 /// The records of a document encoded for `directory_records`; a later record with the same kind and id wins.
-private struct DirectoryRecordRows {
+private struct DirectoryRecordRows: Sendable {
     var deduplicated: [(kind: String, id: String, body: Data)] = []
 
     init(_ document: DirectoryDocument) throws {
@@ -338,7 +359,7 @@ private func jsonArray(_ bodies: [Data]) -> Data {
 }
 
 /// The `party_kind`/`owner_kind` and id columns of a subscriber or preference owner.
-private func partyColumns(_ party: DirectoryParty) -> (kind: String, id: String) {
+func partyColumns(_ party: DirectoryParty) -> (kind: String, id: String) {
     switch party {
     case .user(let id): ("user", id)
     case .team(let id): ("team", id)
@@ -355,7 +376,7 @@ private func party(kind: String, id: String) throws -> DirectoryParty {
 }
 
 /// A subscription row as the `subscriptions` columns.
-private struct SubscriptionColumns: Hashable {
+private struct SubscriptionColumns: Hashable, Sendable {
     var project: String
     var issue: String
     var partyKind: String
@@ -400,7 +421,7 @@ private struct SubscriptionColumns: Hashable {
 }
 
 /// A preference row identity as the `preferences` key columns (`channel` is `''` for every channel).
-private struct PreferenceColumns: Hashable {
+private struct PreferenceColumns: Hashable, Sendable {
     var ownerKind: String
     var ownerId: String
     var scope: String

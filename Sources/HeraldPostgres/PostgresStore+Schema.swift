@@ -224,6 +224,13 @@ extension PostgresStore {
                 "CREATE INDEX otp_codes_destination ON herald.otp_codes (channel, destination, created_at)",
             ]
         ),
+        (
+            3,
+            [
+                // Catalog keys added at run time (PUT /api/v1/admin/catalog/{key}): the entry's JSON by key.
+                "CREATE TABLE herald.catalog_entries (key text PRIMARY KEY, body bytea NOT NULL)"
+            ]
+        ),
     ]
 
     /// Applies pending migrations, each in its own transaction under the advisory lock (the bookkeeping table

@@ -15,39 +15,40 @@ extension SQLiteStore {
     ///   a user nor a team, which validation refuses before an import.
     public func importDirectory(_ document: DirectoryDocument, now: Date) async throws {
         // Encode before taking the write lock: the lock is shared with every other writer.
-        let records = try DirectoryRecords(document)
-        let subscriptions = try document.subscriptions.enumerated().map { index, row in
-            try SubscriptionKey(row, field: "subscriptions[\(index)]")
-        }
-        let preferences = try document.preferences.enumerated().map { index, row in
-            (key: try PreferenceKey(row.identity, field: "preferences[\(index)]"), value: row.value.rawValue)
-        }
+        let prepared = try PreparedDirectoryImport(document)
         try await write("importDirectory") { db in
-            let upsertRecord = try db.cachedStatement(
-                sql: """
-                    INSERT INTO directory_records (kind, id, body) VALUES (?, ?, ?)
-                    ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body
-                    """
-            )
-            for record in records.all {
-                try upsertRecord.execute(arguments: [record.kind.rawValue, record.id, record.body])
-            }
-            let upsertSubscription = try db.cachedStatement(
-                sql: """
-                    INSERT INTO subscriptions (project, issue, party_kind, party_id, active, reason)
-                    VALUES (?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (project, issue, party_kind, party_id)
-                    DO UPDATE SET active = excluded.active, reason = excluded.reason
-                    """
-            )
-            for subscription in subscriptions {
-                try upsertSubscription.execute(arguments: subscription.rowArguments)
-            }
-            let upsertPreference = try Self.upsertPreferenceStatement(db)
-            for preference in preferences {
-                try upsertPreference.execute(arguments: preference.key.arguments + [preference.value])
-            }
+            try Self.applyImport(prepared, db)
             try Self.bumpDirectoryVersion(db)
+        }
+    }
+
+    /// Upserts an encoded document inside the caller's transaction (shared by `importDirectory` and
+    /// `updateDirectory`).
+    static func applyImport(_ prepared: PreparedDirectoryImport, _ db: Database) throws {
+        let (records, subscriptions, preferences) = (prepared.records, prepared.subscriptions, prepared.preferences)
+        let upsertRecord = try db.cachedStatement(
+            sql: """
+                INSERT INTO directory_records (kind, id, body) VALUES (?, ?, ?)
+                ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body
+                """
+        )
+        for record in records.all {
+            try upsertRecord.execute(arguments: [record.kind.rawValue, record.id, record.body])
+        }
+        let upsertSubscription = try db.cachedStatement(
+            sql: """
+                INSERT INTO subscriptions (project, issue, party_kind, party_id, active, reason)
+                VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (project, issue, party_kind, party_id)
+                DO UPDATE SET active = excluded.active, reason = excluded.reason
+                """
+        )
+        for subscription in subscriptions {
+            try upsertSubscription.execute(arguments: subscription.rowArguments)
+        }
+        let upsertPreference = try Self.upsertPreferenceStatement(db)
+        for preference in preferences {
+            try upsertPreference.execute(arguments: preference.key.arguments + [preference.value])
         }
     }
 
@@ -241,7 +242,7 @@ extension SQLiteStore {
     }
 
     /// Increments the directory version (creating it if the row is missing).
-    private static func bumpDirectoryVersion(_ db: Database) throws {
+    static func bumpDirectoryVersion(_ db: Database) throws {
         try db.cachedStatement(
             sql: """
                 INSERT INTO meta (key, value) VALUES ('directory_version', 1)
@@ -266,6 +267,23 @@ private enum DirectoryRecordKind: String {
     case user
     case team
     case project
+}
+
+/// A document encoded for the directory tables before the write lock is taken.
+struct PreparedDirectoryImport: Sendable {
+    fileprivate var records: DirectoryRecords
+    fileprivate var subscriptions: [SubscriptionKey]
+    fileprivate var preferences: [(key: PreferenceKey, value: String)]
+
+    init(_ document: DirectoryDocument) throws {
+        records = try DirectoryRecords(document)
+        subscriptions = try document.subscriptions.enumerated().map { index, row in
+            try SubscriptionKey(row, field: "subscriptions[\(index)]")
+        }
+        preferences = try document.preferences.enumerated().map { index, row in
+            (key: try PreferenceKey(row.identity, field: "preferences[\(index)]"), value: row.value.rawValue)
+        }
+    }
 }
 
 /// The records of a document encoded for `directory_records`, in document order.
@@ -318,7 +336,7 @@ private func jsonArray(_ bodies: [Data]) -> Data {
 }
 
 /// The `party_kind`/`owner_kind` and id columns of a subscriber or preference owner.
-private func partyColumns(_ party: DirectoryParty) -> (kind: String, id: String) {
+func partyColumns(_ party: DirectoryParty) -> (kind: String, id: String) {
     switch party {
     case .user(let id): ("user", id)
     case .team(let id): ("team", id)
@@ -335,7 +353,7 @@ private func party(kind: String, id: String) throws -> DirectoryParty {
 }
 
 /// A subscription row as the `subscriptions` columns.
-private struct SubscriptionKey {
+private struct SubscriptionKey: Sendable {
     var project: String
     var issue: String
     var partyKind: String
@@ -374,7 +392,7 @@ private struct SubscriptionKey {
 }
 
 /// A preference row identity as the `preferences` key columns (`channel` is `''` for every channel).
-private struct PreferenceKey {
+private struct PreferenceKey: Sendable {
     var ownerKind: String
     var ownerId: String
     var scope: String

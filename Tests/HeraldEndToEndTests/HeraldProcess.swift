@@ -95,6 +95,10 @@ struct HeraldConfig {
     var slackRetry: String?
     /// `retry` of the webhook notifier, if any.
     var webhookRetry: String?
+    /// `server.listen` of the HTTP API (`127.0.0.1:0` picks a free port), if the API should run.
+    var apiListen: String?
+    /// The plaintext of the API token configured with `apiListen` (only its SHA-256 is written).
+    static let apiToken = "e2e-api-token-7f3a"
 
     /// Replaces or appends one `worker` setting.
     func with(worker name: String, _ value: String) -> HeraldConfig {
@@ -108,7 +112,19 @@ struct HeraldConfig {
     }
 
     var yaml: String {
-        var lines = [
+        var lines: [String] = []
+        if let apiListen {
+            lines += [
+                "server:",
+                "  listen: \"\(apiListen)\"",
+                "auth:",
+                "  tokens:",
+                "    - name: e2e",
+                "      sha256: \"55cdad286db1bc0c9be20d9c32c17219d86c3ed03258cf651dc66e0aae60220b\"",
+                "      scopes: [\"admin\"]",
+            ]
+        }
+        lines += [
             "store:",
             "  sqlite:",
             "    path: \"var/herald.db\"",
@@ -352,6 +368,15 @@ final class DaemonProcess {
     }
 
     var isRunning: Bool { process.isRunning }
+
+    /// The API's port, from the `api listening` log line (nil until it is bound).
+    var apiPort: Int? {
+        guard let line = stdoutText.split(separator: "\n").first(where: { $0.contains("msg=\"api listening\"") }),
+            let range = line.range(of: "address=")
+        else { return nil }
+        let address = line[range.upperBound...].prefix { $0 != " " }.replacingOccurrences(of: "\"", with: "")
+        return address.split(separator: ":").last.flatMap { Int($0) }
+    }
 
     /// Polls the log (every 20 ms) for `msg="herald ready"`.
     func waitUntilReady(timeout: Duration) async throws {

@@ -1,0 +1,139 @@
+import Foundation
+import HeraldAPI
+import HeraldCore
+import HeraldWorker
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Opens once the API's listener is bound, so `READY=1` is sent only then (SPEC §15).
+public final class ListenerGate: Sendable {
+    private let address = Mutex<(host: String, port: Int)?>(nil)
+
+    public init() {}
+
+    /// The bound address, once bound.
+    public var boundAddress: (host: String, port: Int)? { address.withLock { $0 } }
+
+    func open(host: String, port: Int) {
+        address.withLock { $0 = (host, port) }
+    }
+
+    /// Waits until the listener is bound or the task is cancelled (graceful shutdown before start).
+    func wait() async {
+        while boundAddress == nil && !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+    }
+}
+
+/// The pieces of the HTTP API the daemon composes.
+struct DaemonAPI {
+    let dependencies: APIDependencies
+    let services: [(service: any Service, name: String)]
+    let gate: ListenerGate
+}
+
+extension Daemon {
+    /// `host:port` of a `server.listen` value.
+    static func parseListen(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
+    }
+
+    /// The API's authenticator from the `auth` section (validated before).
+    static func makeAuthenticator(_ loaded: LoadedConfiguration, clock: any WallClock) throws -> APIAuthenticator {
+        let auth = loaded.configuration.auth
+        let tokens = (auth?.tokens ?? []).compactMap { token in
+            APITokenEntry(
+                name: token.name,
+                sha256Hex: token.sha256,
+                scopes: Set(token.scopes.compactMap(APIScope.init(rawValue:)))
+            )
+        }
+        let jwt = JWTSettings(
+            hs256Secret: loaded.secret("auth.jwt.hs256Secret").map { Array($0.utf8) },
+            ed25519PublicKey: loaded.secret("auth.jwt.ed25519PublicKey"),
+            issuer: auth?.jwt?.issuer,
+            audience: auth?.jwt?.audience
+        )
+        return try APIAuthenticator(tokens: tokens, jwt: jwt, clock: clock)
+    }
+
+    /// The API's dependencies and services when `server.listen` is set (none otherwise).
+    static func buildAPI(
+        loaded: LoadedConfiguration,
+        store: any Store,
+        catalog: RuntimeCatalog,
+        fanOut: FanOutStage,
+        send: SendStage,
+        providers: ProviderSet,
+        logger: Logger,
+        clock: any WallClock,
+        metricsText: @escaping @Sendable () -> String
+    ) throws -> DaemonAPI? {
+        let configuration = loaded.configuration
+        guard let listen = configuration.server?.listen, let address = parseListen(listen) else { return nil }
+        let notifiers = configuration.notifiers.compactMap { section in
+            Channel(rawValue: section.channel).map {
+                NotifierDescription(id: section.id, name: section.name, channel: $0)
+            }
+        }
+        let operations = APIOperations(
+            readiness: {
+                let broken = send.brokenDestinations.map {
+                    ReadinessReport.Destination(notifier: $0.notifier, destination: $0.label, error: "broken")
+                }
+                return (worker: true, broken: broken, notConfigured: [])
+            },
+            notifierHealth: {
+                var health: [Int: NotifierHealth] = [:]
+                for destination in send.brokenDestinations {
+                    let count = (health[destination.notifier]?.destinations ?? 0) + 1
+                    health[destination.notifier] = NotifierHealth(
+                        state: "broken",
+                        lastError: "destination \(destination.label) is broken",
+                        destinations: count
+                    )
+                }
+                return health
+            },
+            metricsExposition: metricsText,
+            catalogChanged: { catalog in
+                fanOut.replacePlanner(Daemon.planner(loaded, providers: providers, catalog: catalog))
+            }
+        )
+        let dependencies = APIDependencies(
+            store: store,
+            catalog: catalog,
+            authenticator: try makeAuthenticator(loaded, clock: clock),
+            clock: clock,
+            limits: APILimits(
+                maxBodyBytes: configuration.server?.maxBodyBytes ?? 262_144,
+                preferencesPerMinute: configuration.auth?.preferencesPerMinute ?? 60
+            ),
+            notifiers: notifiers,
+            operations: operations,
+            logger: logger
+        )
+        let gate = ListenerGate()
+        // `/metrics` is served here unless `server.metricsListen` gives it a listener of its own.
+        let application = APIApplication.buildApplication(
+            dependencies,
+            host: address.host,
+            port: address.port,
+            servesMetrics: configuration.server?.metricsListen == nil,
+            onListening: { host, port in
+                gate.open(host: host, port: port)
+                logger.info("api listening", metadata: ["address": "\(host):\(port)"])
+            }
+        )
+        let services: [(service: any Service, name: String)] = [(application, "api")]
+        return DaemonAPI(dependencies: dependencies, services: services, gate: gate)
+    }
+}
