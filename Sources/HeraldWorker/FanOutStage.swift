@@ -14,8 +14,17 @@ public struct FanOutConfiguration: Sendable {
     /// How often to look for new events when idle (events may arrive from another process).
     public var idlePoll: Duration
 
-    public init(batchSize: Int = 256, leaseDuration: TimeInterval = 60, idlePoll: Duration = .milliseconds(2)) {
+    /// Events planned and stored per transaction within a claimed batch.
+    public var chunkSize: Int
+
+    public init(
+        batchSize: Int = 256,
+        leaseDuration: TimeInterval = 60,
+        idlePoll: Duration = .milliseconds(2),
+        chunkSize: Int = 32
+    ) {
         self.batchSize = batchSize
+        self.chunkSize = chunkSize
         self.leaseDuration = leaseDuration
         self.idlePoll = idlePoll
     }
@@ -98,10 +107,23 @@ public final class FanOutStage: Service, Sendable {
         guard !claimed.isEmpty else { return false }
         let planner = self.planner.withLock { $0 }
         try await planner.audience.refresh(from: store)
-        let planned = await Self.plan(claimed.map(\.event), with: planner)
+        // Written in chunks: the sends start after the first chunk rather than after the whole batch, and only
+        // one chunk's rendered payloads are held at a time (W5: 40 emails per event).
+        var start = claimed.startIndex
+        while start < claimed.endIndex {
+            let end = min(claimed.endIndex, start + max(1, configuration.chunkSize))
+            try await fanOut(claimed[start..<end], with: planner)
+            start = end
+        }
+        return true
+    }
+
+    /// Plans one chunk of claimed events, stores the results in one transaction and wakes the send stage.
+    private func fanOut(_ chunk: ArraySlice<ClaimedEvent>, with planner: FanOutPlanner) async throws {
+        let planned = await Self.plan(chunk.map(\.event), with: planner)
         var results: [FanOutResult] = []
-        results.reserveCapacity(claimed.count)
-        for (item, (result, problems, truncations)) in zip(claimed, planned) {
+        results.reserveCapacity(chunk.count)
+        for (item, (result, problems, truncations)) in zip(chunk, planned) {
             for problem in problems {
                 logger.warning(
                     "render failed",
@@ -134,7 +156,7 @@ public final class FanOutStage: Service, Sendable {
         try await store.completeFanOut(results, now: clock.now())
         sendDoorbell.ring()
         var deliveries = 0
-        for (item, result) in zip(claimed, results) {
+        for (item, result) in zip(chunk, results) {
             deliveries += result.deliveries.count
             logger.info(
                 "event fanned out",
@@ -145,10 +167,9 @@ public final class FanOutStage: Service, Sendable {
                 ]
             )
         }
-        counters.metrics.fannedOut(results, keys: claimed.map(\.event.key), catalog: planner.catalog)
-        counters.eventsFannedOut.add(claimed.count, ordering: .relaxed)
+        counters.metrics.fannedOut(results, keys: chunk.map(\.event.key), catalog: planner.catalog)
+        counters.eventsFannedOut.add(chunk.count, ordering: .relaxed)
         counters.deliveriesCreated.add(deliveries, ordering: .relaxed)
-        return true
     }
 }
 
