@@ -10,8 +10,9 @@ out=Sources/HeraldAPI/OpenAPIDocument+Text.swift
     echo 'extension OpenAPIDocument {'
     echo '    /// The text of `openapi.yaml`.'
     echo '    static let yaml = #"""'
-    cat openapi.yaml
-    echo '"""#'
+    # Indented as swift-format wants it; the closing delimiter's indentation is stripped from every line.
+    sed -e 's/^\(.\)/        \1/' openapi.yaml
+    echo '        """#'
     echo '}'
 } >"$out"
 echo "wrote $out"

@@ -4,8 +4,11 @@
 #   scripts/fuzz-api.sh                 # starts its own daemon on a temporary copy of the example configuration
 #   HERALD_API=http://127.0.0.1:8425 scripts/fuzz-api.sh   # or fuzz a daemon that already runs
 #
-# Checks: no 5xx, every status and body as documented, the error envelope everywhere. Generated bodies are
-# valid and invalid (the positive and negative phases); the admin token of the example configuration is sent.
+# Checks: no 5xx, every status, header and body as documented, the error envelope everywhere, invalid input
+# refused. Generated bodies are valid and invalid; the admin token of the example configuration is sent.
+# `positive_data_acceptance` is left out: the document cannot express Herald's semantic rules (an event key
+# must be in the catalog, references must exist, a value must suit its type, E.164 phones…), so schema-valid
+# requests that break them are rightly refused with 400.
 # Exit status is schemathesis's (non-zero when any check failed). MAX_EXAMPLES (default 40) per operation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +54,7 @@ status=0
     --url "$HERALD_API" \
     --header "Authorization: Bearer $token" \
     --checks all \
+    --exclude-checks positive_data_acceptance \
     --max-examples "${MAX_EXAMPLES:-40}" \
     --continue-on-failure \
     --generation-deterministic \

@@ -1298,14 +1298,14 @@ extension OpenAPIDocument {
                 organization: { type: string }
                 name: { type: [string, "null"] }
                 email: { type: [string, "null"] }
-                emailVerified: { type: boolean }
+                emailVerified: { type: [boolean, "null"], description: "null or absent: false" }
                 phone: { type: [string, "null"] }
                 slackId: { type: [string, "null"] }
                 msteamsWebhook: { type: [string, "null"] }
                 timezone: { type: [string, "null"] }
                 lastActiveAt: { type: [string, "null"], format: date-time }
-                isActive: { type: boolean }
-                selfNotifications: { type: boolean }
+                isActive: { type: [boolean, "null"], description: "null or absent: true" }
+                selfNotifications: { type: [boolean, "null"], description: "null or absent: false" }
             Team:
               type: object
               additionalProperties: false
@@ -1325,7 +1325,7 @@ extension OpenAPIDocument {
                 id: { type: string }
                 organization: { type: string }
                 slug: { type: string }
-                members: { type: array, items: { type: string } }
+                members: { type: [array, "null"], items: { type: string } }
                 slackChannel: { type: [string, "null"] }
                 msteamsWebhook: { type: [string, "null"] }
             Route:
@@ -1338,7 +1338,7 @@ extension OpenAPIDocument {
                 notifier: { type: [integer, "null"] }
                 target: { type: string }
                 filter:
-                  type: object
+                  type: [object, "null"]
                   additionalProperties: false
                   properties:
                     keys: { type: [array, "null"], items: { type: string } }
@@ -1350,8 +1350,8 @@ extension OpenAPIDocument {
               properties:
                 emailNotifier: { type: [integer, "null"] }
                 smsNotifier: { type: [integer, "null"] }
-                otpCodeLength: { type: integer, minimum: 4, maximum: 10 }
-                otpTtlSeconds: { type: integer, minimum: 30, maximum: 3600 }
+                otpCodeLength: { type: [integer, "null"], minimum: 4, maximum: 10, description: "null or absent: 5" }
+                otpTtlSeconds: { type: [integer, "null"], minimum: 30, maximum: 3600, description: "null or absent: 120" }
             Project:
               type: object
               additionalProperties: false
@@ -1375,11 +1375,11 @@ extension OpenAPIDocument {
                 organization: { type: string }
                 slug: { type: string }
                 name: { type: [string, "null"] }
-                teams: { type: array, items: { type: string } }
-                fallthrough: { type: string, enum: [activeMembers, allMembers, noOne] }
-                ownership: { type: array, items: { type: string } }
-                routes: { type: array, items: { $ref: "#/components/schemas/Route" } }
-                settings: { $ref: "#/components/schemas/ProjectSettings" }
+                teams: { type: [array, "null"], items: { type: string } }
+                fallthrough: { type: [string, "null"], enum: [activeMembers, allMembers, noOne, null] }
+                ownership: { type: [array, "null"], items: { type: string } }
+                routes: { type: [array, "null"], items: { $ref: "#/components/schemas/Route" } }
+                settings: { anyOf: [{ $ref: "#/components/schemas/ProjectSettings" }, { type: "null" }] }
             SubscriptionReason:
               type: string
               enum: [comment, assigned, bookmark, statusChange, mentioned, teamMentioned]

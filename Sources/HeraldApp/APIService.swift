@@ -1,6 +1,7 @@
 import Foundation
 import HeraldAPI
 import HeraldCore
+import HeraldCurl
 import HeraldWorker
 import Hummingbird
 import Logging
@@ -75,7 +76,8 @@ extension Daemon {
         providers: ProviderSet,
         logger: Logger,
         clock: any WallClock,
-        metricsText: @escaping @Sendable () -> String
+        metricsText: @escaping @Sendable () -> String,
+        transport: CurlTransport
     ) throws -> DaemonAPI? {
         let configuration = loaded.configuration
         guard let listen = configuration.server?.listen, let address = parseListen(listen) else { return nil }
@@ -102,6 +104,35 @@ extension Daemon {
                     )
                 }
                 return health
+            },
+            sendTest: { id, address in
+                guard let provider = providers.provider(id: id) else {
+                    throw APIError.notFound("notifier")
+                }
+                let timed = TimeoutApplyingTransport(
+                    base: transport,
+                    connectTimeout: configuration.worker.connectTimeoutSeconds,
+                    totalTimeout: configuration.worker.requestTimeoutSeconds
+                )
+                let outcome = await Commands.sendTestMessage(
+                    provider: provider,
+                    to: address,
+                    configuration: configuration,
+                    http: timed,
+                    mail: transport
+                )
+                switch outcome {
+                case .delivered(let receipt): return NotifierTestResult(outcome: "delivered", receipt: receipt)
+                case .failed(let error):
+                    return NotifierTestResult(
+                        outcome: error.isRetryable ? "retry" : "permanent",
+                        reason: error.reason.rawValue,
+                        status: error.status,
+                        detail: error.detail
+                    )
+                case .notRendered(let message):
+                    return NotifierTestResult(outcome: "permanent", reason: "invalidPayload", detail: message)
+                }
             },
             metricsExposition: metricsText,
             catalogChanged: { catalog in

@@ -262,7 +262,8 @@ public enum Daemon {
             providers: providers,
             logger: logger,
             clock: clock,
-            metricsText: metricsText
+            metricsText: metricsText,
+            transport: transport
         )
         for service in api?.services ?? [] { services.append(entry(service.service, service.name)) }
         services.append(

@@ -35,6 +35,47 @@ extension Commands {
             CommandOutput.failure("--to: \"\(Redaction.redactedAddress(address))\" \(problem)")
             return 64
         }
+        let transport = CurlTransport(maxHostConnections: 1)
+        defer { transport.shutdown() }
+        let outcome = await sendTestMessage(
+            provider: provider,
+            to: address,
+            configuration: loaded.configuration,
+            http: transport,
+            mail: transport
+        )
+        switch outcome {
+        case .delivered(let receipt):
+            CommandOutput.line("delivered" + (receipt.map { " receipt=\($0)" } ?? ""))
+            return 0
+        case .failed(let error):
+            CommandOutput.line("\(error.isRetryable ? "retry" : "permanent") \(error.summary)")
+            return 1
+        case .notRendered(let message):
+            CommandOutput.failure("rendering the test message failed: \(message)")
+            return 1
+        }
+    }
+
+    /// What a test message came to.
+    enum TestMessageOutcome: Sendable {
+        case delivered(receipt: String?)
+        case failed(DeliveryError)
+        /// The message could not be rendered (a template or payload problem); the text is safe to show.
+        case notRendered(String)
+    }
+
+    /// Renders a test message for `provider`, sends it now to `address` and classifies the result; nothing is
+    /// stored (`herald send-test` and `POST /api/v1/notifiers/{id}/test`).
+    static func sendTestMessage(
+        provider: any Provider,
+        to address: String,
+        configuration: HeraldConfiguration,
+        http: any HTTPTransport,
+        mail: any MailTransport
+    ) async -> TestMessageOutcome {
+        let channel = provider.notifier.channel
+        let notifierId = provider.notifier.id
         let now = Date()
         var entry = testEntry
         var event = Event(
@@ -66,15 +107,13 @@ extension Commands {
             recipient: recipient,
             reason: .explicit,
             context: RenderContext(
-                settingsURL: loaded.configuration.links.settingsURL?.replacingOccurrences(
+                settingsURL: configuration.links.settingsURL?.replacingOccurrences(
                     of: "{key}",
                     with: testEntry.key
                 ),
-                subjectPrefix: loaded.configuration.email.subjectPrefix
+                subjectPrefix: configuration.email.subjectPrefix
             )
         )
-        let transport = CurlTransport(maxHostConnections: 1)
-        defer { transport.shutdown() }
         do {
             let rendered = try provider.render(input)
             let delivery = Delivery(
@@ -100,25 +139,18 @@ extension Commands {
                 request.headers.append(HTTPHeader("User-Agent", HeraldVersion.userAgent))
                 request.headers.append(HTTPHeader("X-Herald-Event-Id", event.id))
                 request.headers.append(HTTPHeader("X-Herald-Delivery-Id", "test"))
-                result = .http(await transport.send(request))
+                result = .http(await http.send(request))
             case .mail(let message):
-                result = .mail(await transport.send(message))
+                result = .mail(await mail.send(message))
             }
             switch provider.classify(result, for: delivery, now: Date()) {
-            case .delivered(let receipt):
-                CommandOutput.line("delivered" + (receipt.map { " receipt=\($0)" } ?? ""))
-                return 0
-            case .failed(let error):
-                let kind = error.isRetryable ? "retry" : "permanent"
-                CommandOutput.line("\(kind) \(error.summary)")
-                return 1
+            case .delivered(let receipt): return .delivered(receipt: receipt)
+            case .failed(let error): return .failed(error)
             }
         } catch let error as DeliveryError {
-            CommandOutput.line("permanent \(error.summary)")
-            return 1
+            return .failed(error)
         } catch {
-            CommandOutput.failure("rendering the test message failed: \(error)")
-            return 1
+            return .notRendered("\(error)")
         }
     }
 }
