@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HeraldAPI
 import HeraldCore
+import HeraldTesting
 import HummingbirdTesting
 import Testing
 
@@ -183,28 +184,42 @@ import Testing
     @Test func concurrentRequestsShareCommitsAndAllArrive() async throws {
         let harness = try await APIHarness()
         try await harness.testLive { client in
-            try await withThrowingTaskGroup(of: String.self) { group in
-                for index in 0..<200 {
+            let port = try #require(client.port)
+            try await withThrowingTaskGroup(of: [String].self) { group in
+                for connection in 0..<16 {
                     group.addTask {
-                        let response = try await client.send(
-                            .post,
-                            "/api/v1/events",
-                            token: APIHarness.writerToken,
-                            json: Self.event(id: "c\(index)")
-                        )
-                        #expect(response.status == .accepted)
-                        return try response.data["events"]?[0]?["id"]?.stringValue ?? ""
+                        let http = try await KeepAliveHTTPClient.connect(host: "127.0.0.1", port: port)
+                        var ids: [String] = []
+                        for index in 0..<10 {
+                            let response = try await http.send(
+                                "POST",
+                                "/api/v1/events",
+                                headers: [
+                                    ("Authorization", "Bearer \(APIHarness.writerToken)"),
+                                    ("Content-Type", "application/json"),
+                                ],
+                                body: Data(Self.event(id: "c\(connection)-\(index)").utf8)
+                            )
+                            #expect(response.status == 202)
+                            let data = try JSONParser.parse(response.body)["data"]
+                            ids.append(data?["events"]?[0]?["id"]?.stringValue ?? "")
+                        }
+                        await http.close()
+                        return ids
                     }
                 }
                 var ids = Set<String>()
-                for try await id in group { ids.insert(id) }
-                #expect(ids.count == 200)
+                for try await batch in group { ids.formUnion(batch) }
+                #expect(ids.count == 160)
             }
         }
         let page = try await harness.store.listEvents(EventListQuery(limit: 500))
-        #expect(page.count == 200)
-        let commits = await harness.dependencies.commitQueue.commits
-        #expect(commits <= 200)
+        #expect(page.count == 160)
+        let (commits, requests) = await (
+            harness.dependencies.commitQueue.commits, harness.dependencies.commitQueue.requests
+        )
+        #expect(requests == 160)
+        #expect(commits <= requests, "\(commits) commits for \(requests) requests")
     }
 
     @Test func explainAndListWithCursor() async throws {
