@@ -195,7 +195,9 @@ public final class SendStage: Service, Sendable {
                 gate.withLock { $0.compact(now: now) }
                 lastCompaction = now
             }
-            if !claimed.isEmpty || flow.withLock({ !$0.updates.isEmpty }) { continue }
+            // A full batch may have more behind it; a short one drained what was due, so claiming again at once
+            // would only cost a transaction: go on only for outcomes to record, else wait to be rung.
+            if (limit > 0 && claimed.count == limit) || flow.withLock({ !$0.updates.isEmpty }) { continue }
             // Nothing to write and nothing due: sleep until the next delivery comes due (a retry, a deferred
             // turn), or until rung by fan-out, the first outcome, or a write by another process.
             var timeout = configuration.idlePoll
