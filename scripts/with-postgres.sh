@@ -40,7 +40,7 @@ cleanup() {
   "${run_as[@]}" "$bindir/pg_ctl" -D "$data" -m immediate stop >/dev/null 2>&1 || true
   rm -rf "$root"
 }
-trap cleanup EXIT
+trap cleanup EXIT INT TERM
 
 "${run_as[@]}" "$bindir/initdb" -D "$data" -U "$user" --auth=trust --encoding=UTF8 --no-locale >"$root/initdb.log" 2>&1 \
   || { cat "$root/initdb.log" >&2; exit 1; }

@@ -91,6 +91,7 @@ final class BenchmarkRun {
         var overallPeakRSSKB: Int?
         var mixed: MixedResults?
         var fanOut: FanOutResults?
+        var postgres: PostgresResults?
         var shutdownMs: Double?
         var exitCode: Int32?
         var ceilings: Ceilings?
@@ -116,6 +117,7 @@ final class BenchmarkRun {
             case .w3: try latencyRun()
             case .w2: try mixed()
             case .w5: try fanOut()
+            case .w7: try postgres()
             }
         }
         try stopDaemon()

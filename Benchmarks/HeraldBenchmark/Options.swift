@@ -10,6 +10,8 @@ enum Workload: String, CaseIterable, Sendable {
     case w2
     /// W5 fan-out: ownerless `issue_alert` events on a large project (fallthrough to 20 active members).
     case w5
+    /// W7: W1 on the PostgreSQL store with 1 and 3 instances (needs a server; see PostgresWorkload.swift).
+    case w7
 }
 
 /// The command line of `herald-benchmark`.
@@ -57,7 +59,9 @@ struct Options {
         OPTIONS:
           --herald PATH           herald executable (default .build/release/herald)
           --workloads LIST        comma-separated workloads to run, in order: w1, w3 (the latency run), w2,
-                                  w5 (default w1,w3,w2,w5)
+                                  w5, w7 (W1 on PostgreSQL, 1 and 3 instances; needs
+                                  HERALD_TEST_POSTGRES_URL, e.g. under scripts/with-postgres.sh)
+                                  (default w1,w3,w2,w5)
           --events N              events in the W1 burst (default 10000)
           --w2-events N           events in W2, 5 deliveries each (default 2000)
           --w5-members N          active members of the W5 project (default 5000)

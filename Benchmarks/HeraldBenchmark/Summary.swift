@@ -28,6 +28,7 @@ extension BenchmarkRun {
         lines.append(contentsOf: latencySummary())
         lines.append(contentsOf: mixedSummary())
         lines.append(contentsOf: fanOutSummary())
+        lines.append(contentsOf: postgresSummary())
         lines.append(
             ReportLine(
                 "SHUTDOWN",

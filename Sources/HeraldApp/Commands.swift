@@ -293,7 +293,9 @@ public enum Commands {
     public static func migrate(configPath: String) async -> Int32 {
         do {
             return try await withStore(configPath: configPath) { loaded, _ in
-                CommandOutput.line("migrations applied to \(loaded.configuration.store.sqlite?.path ?? "store")")
+                CommandOutput.line(
+                    "migrations applied to \(loaded.configuration.store.sqlite?.path ?? loaded.configuration.store.postgres?.url ?? "store")"
+                )
                 return 0
             }
         } catch {

@@ -62,6 +62,8 @@ struct ConfigurationReloader: Sendable {
     let logLevel: LogLevelBox
     let output: LogOutput
     let logger: Logger
+    /// The store, when it validates events itself (the PostgreSQL outbox validates with the catalog).
+    var postgres: PostgresStore?
 
     /// Re-reads the configuration file; an invalid file is refused with every problem logged, and the running
     /// configuration stays.
@@ -74,6 +76,7 @@ struct ConfigurationReloader: Sendable {
             send.replaceProviders(providers)
             let catalog = catalog.replace(base: loaded.catalog)
             fanOut.replacePlanner(Daemon.planner(loaded, providers: providers, catalog: catalog))
+            postgres?.replaceIntake(EventIntake(catalog: catalog))
             if let level = Logger.Level(rawValue: loaded.configuration.log.level) { logLevel.value = level }
             logger.info("configuration reloaded", metadata: ["notifiers": "\(providers.all.count)"])
         } catch {
@@ -238,7 +241,8 @@ public enum Daemon {
             catalog: catalog,
             logLevel: level,
             output: output,
-            logger: logger
+            logger: logger,
+            postgres: store as? PostgresStore
         )
         services.append(entry(ReloadService(path: configPath, reloader: reloader), "reload"))
         services.append(

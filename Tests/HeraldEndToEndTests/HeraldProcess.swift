@@ -99,6 +99,8 @@ struct HeraldConfig {
     var apiListen: String?
     /// The plaintext of the API token configured with `apiListen` (only its SHA-256 is written).
     static let apiToken = "e2e-api-token-7f3a"
+    /// The `store` section's lines (SQLite in the work directory unless a test points it at PostgreSQL).
+    var store = ["  sqlite:", "    path: \"var/herald.db\""]
 
     /// Replaces or appends one `worker` setting.
     func with(worker name: String, _ value: String) -> HeraldConfig {
@@ -125,10 +127,11 @@ struct HeraldConfig {
             ]
         }
         lines += [
-            "store:",
-            "  sqlite:",
-            "    path: \"var/herald.db\"",
-            "worker:",
+            "store:"
+        ]
+        lines += store
+        lines += [
+            "worker:"
         ]
         lines += worker.map { "  \($0.0): \($0.1)" }
         lines += [

@@ -27,13 +27,13 @@ final class KillSwitch: Sendable {
 
     func arm(pid: Int32) { self.pid.store(pid, ordering: .sequentiallyConsistent) }
 
-    /// Kills the armed process; returns false when it was not armed yet.
+    /// Kills the armed process (or sends it `signal`); returns false when it was not armed yet.
     @discardableResult
-    func fire() -> Bool {
+    func fire(_ signal: Int32 = SIGKILL) -> Bool {
         let target = pid.load(ordering: .sequentiallyConsistent)
         guard target > 0 else { return false }
         if fired.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged {
-            sendSignal(target, SIGKILL)
+            sendSignal(target, signal)
         }
         return true
     }
