@@ -49,8 +49,8 @@ listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$root/socket'
 max_connections = 200
-fsync = on
-synchronous_commit = on
+fsync = off                 # throwaway cluster: a clean shutdown still checkpoints; only an OS crash could lose data
+full_page_writes = off
 shared_buffers = 128MB
 log_min_messages = warning
 CONF
