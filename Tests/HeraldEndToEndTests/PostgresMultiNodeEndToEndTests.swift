@@ -90,8 +90,8 @@ struct PostgresServer {
     func restart() throws {
         // posix_spawn and waitpid rather than Foundation's Process: the restarted server outlives pg_ctl, and it
         // must inherit none of this process's pipes.
-        let arguments =
-            ["/usr/bin/env"] + pgctl + ["-D", data, "-m", "fast", "-w", "-t", "180", "restart", "-l", data + "/../restart.log"]
+        let log = data + "/../restart.log"
+        let arguments = ["/usr/bin/env"] + pgctl + ["-D", data, "-m", "fast", "-w", "-t", "180", "restart", "-l", log]
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
