@@ -119,6 +119,10 @@ let package = Package(
             name: "HeraldBenchmark",
             dependencies: [
                 "HeraldTesting", "HeraldCore", "HeraldCurl", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Benchmarks/HeraldBenchmark"
         ),

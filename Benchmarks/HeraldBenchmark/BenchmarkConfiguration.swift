@@ -97,12 +97,14 @@ enum BenchmarkConfiguration {
             channel: webhook
             webhook: {}
             rateLimit: { perSecond: 0 }
+        \(APIBenchmarkConfiguration.authYAML(directory: (databasePath as NSString).deletingLastPathComponent))\
         catalog:
           - key: \(key)
             type: bench
             description: "A benchmark notice"
             defaults: { email: false, slack: true, msteams: false, sms: false, webhook: false }
             critical: false
+        \(APIBenchmarkConfiguration.catalogYAML)\
         retention:
           delivered: 7d
           dead: 30d

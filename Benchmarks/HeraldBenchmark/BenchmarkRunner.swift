@@ -65,6 +65,8 @@ final class BenchmarkRun {
     let recorder: SinkRecorder
     var daemon: ChildProcess?
     var daemonLogs: [String] = []
+    /// The port of `server.listen` (the HTTP API).
+    var apiPort = 0
     var results = Results()
     /// Deliveries `herald status` must report as delivered after the workloads run so far.
     var expectedDelivered = 0
@@ -97,6 +99,11 @@ final class BenchmarkRun {
         var ceilings: Ceilings?
         /// What the daemon did during W1 and W3 (CPU, context switches), from /proc.
         var w1Usage: ProcessUsage?
+        /// W1-HTTP and W6 (HTTPWorkload.swift).
+        var httpBatches: HTTPIntakeResults?
+        var httpSingles: HTTPIntakeResults?
+        var preferencesGet: HTTPRequestResults?
+        var preferencesPatch: HTTPRequestResults?
         var latencyUsage: ProcessUsage?
     }
 
@@ -118,6 +125,8 @@ final class BenchmarkRun {
             case .w2: try mixed()
             case .w5: try fanOut()
             case .w7: try postgres()
+            case .w1http: try await intakeOverHTTP()
+            case .w6: try await preferencesOverHTTP()
             }
         }
         try stopDaemon()
@@ -181,11 +190,13 @@ final class BenchmarkRun {
         try write("xoxb-0000000000-0000000000000-benchmarkbenchmarkbench\n", to: endpoints.slackTokenPath)
         try write("0123456789abcdef0123456789abcdef\n", to: endpoints.twilioTokenPath)
         configPath = directory + "/herald.yaml"
+        apiPort = freeLocalPort()
+        try APIBenchmarkConfiguration.writeSecrets(directory: directory)
         try write(
             BenchmarkConfiguration.yaml(
                 databasePath: directory + "/herald.db",
                 endpoints: endpoints,
-                listenPorts: (freeLocalPort(), freeLocalPort())
+                listenPorts: (apiPort, freeLocalPort())
             ),
             to: configPath
         )

@@ -12,6 +12,10 @@ enum Workload: String, CaseIterable, Sendable {
     case w5
     /// W7: W1 on the PostgreSQL store with 1 and 3 instances (needs a server; see PostgresWorkload.swift).
     case w7
+    /// W1-HTTP: the W1 events POSTed to the API, in batches of 100 and one per request.
+    case w1http = "w1-http"
+    /// W6 API: the preference matrix read and a row patched, as users with JWTs.
+    case w6
 }
 
 /// The command line of `herald-benchmark`.
@@ -40,6 +44,12 @@ struct Options {
     var fanOutMembers = 5_000
     /// Events enqueued in one batch in W5.
     var fanOutEvents = 200
+    /// Keep-alive connections of the HTTP load generator (W1-HTTP, W6).
+    var httpConnections = 64
+    /// `GET /notifications/preferences` requests in W6.
+    var w6Gets = 20_000
+    /// `PATCH /notifications/preferences/{key}` requests in W6.
+    var w6Patches = 10_000
     /// Pause between two `herald status` polls while W5 waits for its events to be fanned out.
     var fanOutPollMs = 2.0
     /// Whole runs (fresh workdir, sink and daemon each); the summary gives each figure's median and range.
@@ -60,13 +70,17 @@ struct Options {
           --herald PATH           herald executable (default .build/release/herald)
           --workloads LIST        comma-separated workloads to run, in order: w1, w3 (the latency run), w2,
                                   w5, w7 (W1 on PostgreSQL, 1 and 3 instances; needs
-                                  HERALD_TEST_POSTGRES_URL, e.g. under scripts/with-postgres.sh)
+                                  HERALD_TEST_POSTGRES_URL, e.g. under scripts/with-postgres.sh),
+                                  w1-http (W1 through POST /api/v1/events), w6 (preference API)
                                   (default w1,w3,w2,w5)
           --events N              events in the W1 burst (default 10000)
           --w2-events N           events in W2, 5 deliveries each (default 2000)
           --w5-members N          active members of the W5 project (default 5000)
           --w5-events K           issue_alert events enqueued in one W5 batch (default 200)
           --w5-poll-ms MS         pause between herald status polls while W5 waits for fan-out (default 2)
+          --http-connections N    keep-alive connections of the HTTP load generator (default 64)
+          --w6-gets N             GET /notifications/preferences requests in W6 (default 20000)
+          --w6-patches N          PATCH /notifications/preferences/{key} requests in W6 (default 10000)
           --repeat N              run everything N times (fresh daemon each) and report median and range
                                   of every figure (default 1)
           --ceiling-requests N    requests of the bare CurlTransport ceiling and rows of the bare SQLite
@@ -125,6 +139,12 @@ struct Options {
                 options.fanOutMembers = try count(argument, try value(argument), range: 1...1_000_000)
             case "--w5-events":
                 options.fanOutEvents = try count(argument, try value(argument), range: 1...100_000)
+            case "--http-connections":
+                options.httpConnections = try count(argument, try value(argument), range: 1...4096)
+            case "--w6-gets":
+                options.w6Gets = try count(argument, try value(argument), range: 1...10_000_000)
+            case "--w6-patches":
+                options.w6Patches = try count(argument, try value(argument), range: 1...10_000_000)
             case "--w5-poll-ms":
                 options.fanOutPollMs = try number(argument, try value(argument), range: 0...10_000)
             case "--repeat":

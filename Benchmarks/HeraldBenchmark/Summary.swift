@@ -29,6 +29,7 @@ extension BenchmarkRun {
         lines.append(contentsOf: mixedSummary())
         lines.append(contentsOf: fanOutSummary())
         lines.append(contentsOf: postgresSummary())
+        lines.append(contentsOf: httpSummary())
         lines.append(
             ReportLine(
                 "SHUTDOWN",
