@@ -94,6 +94,10 @@ extension EndToEndTests {
 struct MetricsScrape {
     let url: URL
 
+    init(url: URL) {
+        self.url = url
+    }
+
     /// Adds a `server.metricsListen` on an ephemeral port to a configuration without a `server` section.
     static func withMetricsListener(_ yaml: String) -> String {
         "server:\n  metricsListen: \"127.0.0.1:0\"\n" + yaml
