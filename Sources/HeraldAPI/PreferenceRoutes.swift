@@ -53,7 +53,7 @@ public struct PreferenceRoutes: Sendable {
     /// The user a matrix route acts on: the JWT's user, or `?user=` for an API token.
     func matrixUser(_ request: Request, _ context: APIRequestContext, scope: APIScope) throws(APIError) -> String {
         let principal = try context.requirePrincipal(scope)
-        var query = QueryReader(request.uri.queryParameters, allowed: ["user"])
+        let query = QueryReader(request.uri.queryParameters, allowed: ["user"])
         let named = query.string("user")
         try query.check()
         switch principal {
