@@ -115,7 +115,8 @@ public struct EventRoutes: Sendable {
 }
 
 /// JSON forms of events and deliveries.
-enum EventJSON {
+/// JSON forms of events and deliveries, shared by the API and the CLI.
+public enum EventJSON {
     static func summary(_ summary: EventSummary) -> JSONValue {
         .object([
             "id": .string(summary.id), "key": .string(summary.key), "state": .string(summary.state.rawValue),
@@ -146,7 +147,8 @@ enum EventJSON {
         ])
     }
 
-    static func delivery(_ delivery: Delivery) -> JSONValue {
+    /// One delivery as the API and the CLI's JSON output show it (one shape for both).
+    public static func delivery(_ delivery: Delivery) -> JSONValue {
         .object([
             "id": .number(Double(delivery.id)), "eventId": .string(delivery.eventId),
             "channel": .string(delivery.channel.rawValue), "notifier": .number(Double(delivery.notifierId)),

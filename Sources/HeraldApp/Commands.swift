@@ -1,4 +1,5 @@
 import Foundation
+import HeraldAPI
 import HeraldCore
 
 /// The implementations of the CLI's commands; `herald`'s `main` only parses arguments and calls these.
@@ -333,16 +334,9 @@ public enum Commands {
         return text
     }
 
+    /// The JSON form of a delivery: the same shape as the API's (`GET /deliveries`, `GET /events/{id}`).
     static func describeJSON(_ delivery: Delivery) -> JSONValue {
-        .object([
-            "id": .number(Double(delivery.id)), "eventId": .string(delivery.eventId),
-            "channel": .string(delivery.channel.rawValue), "notifier": .number(Double(delivery.notifierId)),
-            "recipient": .string(delivery.recipient.logLabel), "reason": .string(delivery.reason.rawValue),
-            "state": .string(delivery.state.rawValue), "attempts": .number(Double(delivery.attempts)),
-            "lastError": delivery.lastError.map { .string($0) } ?? .null,
-            "receipt": delivery.receipt.map { .string($0) } ?? .null,
-            "updatedAt": .string(Timestamp.format(delivery.updatedAt)),
-        ])
+        EventJSON.delivery(delivery)
     }
 
     static func describe(_ error: any Error) -> String {
