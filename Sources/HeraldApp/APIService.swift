@@ -66,6 +66,33 @@ extension Daemon {
         return try APIAuthenticator(tokens: tokens, jwt: jwt, clock: clock)
     }
 
+    /// Each notifier's health from its destinations held back (the worst state wins; `until` is the latest
+    /// time of that state) and the notifiers left out for a missing secret. Absent notifiers are `ok`.
+    static func notifierHealth(
+        _ destinations: [DestinationHealth],
+        notConfigured: [NotConfiguredNotifier]
+    ) -> [Int: NotifierHealth] {
+        var health: [Int: NotifierHealth] = [:]
+        for (notifier, held) in Dictionary(grouping: destinations, by: \.notifier) {
+            guard let worst = held.map(\.state).max() else { continue }
+            let ofWorst = held.filter { $0.state == worst }
+            let example = ofWorst.first { $0.lastError != nil } ?? ofWorst[0]
+            health[notifier] = NotifierHealth(
+                state: worst.name,
+                until: ofWorst.compactMap(\.until).max(),
+                lastError: example.lastError.map { "destination \(example.label): \($0)" },
+                destinations: held.count
+            )
+        }
+        for notifier in notConfigured {
+            health[notifier.id] = NotifierHealth(
+                state: "notConfigured",
+                lastError: "secret not set: \(notifier.missingSecrets.joined(separator: ", "))"
+            )
+        }
+        return health
+    }
+
     /// The API's dependencies and services when `server.listen` is set (none otherwise).
     static func buildAPI(
         loaded: LoadedConfiguration,
@@ -77,8 +104,10 @@ extension Daemon {
         logger: Logger,
         clock: any WallClock,
         metricsText: @escaping @Sendable () -> String,
-        transport: CurlTransport
+        transport: CurlTransport,
+        liveness: WorkerLiveness
     ) throws -> DaemonAPI? {
+        let notConfigured = loaded.notConfigured
         let configuration = loaded.configuration
         guard let listen = configuration.server?.listen, let address = parseListen(listen) else { return nil }
         let notifiers = configuration.notifiers.compactMap { section in
@@ -88,22 +117,13 @@ extension Daemon {
         }
         let operations = APIOperations(
             readiness: {
-                let broken = send.brokenDestinations.map {
-                    ReadinessReport.Destination(notifier: $0.notifier, destination: $0.label, error: "broken")
+                let broken = send.destinationHealth().filter { $0.state == .broken }.map {
+                    ReadinessReport.Destination(notifier: $0.notifier, destination: $0.label, error: $0.lastError)
                 }
-                return (worker: true, broken: broken, notConfigured: [])
+                return (worker: liveness.allRunning, broken: broken, notConfigured: notConfigured.map(\.id))
             },
             notifierHealth: {
-                var health: [Int: NotifierHealth] = [:]
-                for destination in send.brokenDestinations {
-                    let count = (health[destination.notifier]?.destinations ?? 0) + 1
-                    health[destination.notifier] = NotifierHealth(
-                        state: "broken",
-                        lastError: "destination \(destination.label) is broken",
-                        destinations: count
-                    )
-                }
-                return health
+                Daemon.notifierHealth(send.destinationHealth(), notConfigured: notConfigured)
             },
             sendTest: { id, address in
                 guard let provider = providers.provider(id: id) else {

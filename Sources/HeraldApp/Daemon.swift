@@ -220,8 +220,9 @@ public enum Daemon {
                 entry(WatchdogService(notifier: notifier, interval: interval), "watchdog")
             )
         }
-        services.append(entry(send, "send"))
-        services.append(entry(fanOut, "fan-out"))
+        let liveness = WorkerLiveness(stages: ["send", "fan-out"])
+        services.append(entry(LivenessTrackedService(base: send, name: "send", liveness: liveness), "send"))
+        services.append(entry(LivenessTrackedService(base: fanOut, name: "fan-out", liveness: liveness), "fan-out"))
         services.append(
             entry(
                 MaintenanceService(
@@ -267,7 +268,8 @@ public enum Daemon {
             logger: logger,
             clock: clock,
             metricsText: metricsText,
-            transport: transport
+            transport: transport,
+            liveness: liveness
         )
         for service in api?.services ?? [] { services.append(entry(service.service, service.name)) }
         services.append(

@@ -32,6 +32,8 @@ struct DestinationGate: Sendable {
         var consecutiveConfigurationErrors = 0
         var broken = false
         var label: String
+        /// The last failure, already redacted, for `GET /notifiers`.
+        var lastError: String?
     }
 
     let breakerThreshold: Int
@@ -91,11 +93,13 @@ struct DestinationGate: Sendable {
         case .delivered:
             entry.breaker.recordSuccess()
             entry.consecutiveConfigurationErrors = 0
+            entry.lastError = nil
             if entry.broken {
                 entry.broken = false
                 events.append(.recovered)
             }
         case .failed(let error):
+            entry.lastError = Self.summary(of: error)
             if let notBefore = error.notBefore, error.reason == .rateLimited || notBefore > now {
                 // Retry-After pauses the whole destination, not only this message.
                 if entry.pausedUntil.map({ $0 < notBefore }) ?? true {
@@ -133,6 +137,56 @@ struct DestinationGate: Sendable {
         entries.filter { $0.value.broken }.map { ($0.key.notifier, $0.value.label) }.sorted { $0.label < $1.label }
     }
 
+    /// Every destination held back at `now`, with its worst state (broken, then circuit open, then paused).
+    /// A pause another instance recorded counts too, even for a destination this instance never sent to.
+    func health(now: Date) -> [DestinationHealth] {
+        var result: [DestinationHealth] = []
+        for (key, entry) in entries {
+            let pausedUntil = [entry.pausedUntil, sharedPauses[key]].compactMap { $0 }.filter { $0 > now }.max()
+            let state: DestinationHealth.State
+            var until: Date?
+            if entry.broken {
+                state = .broken
+            } else if case .open(let reopen) = entry.breaker.state, reopen > now {
+                state = .circuitOpen
+                until = reopen
+            } else if let pausedUntil {
+                state = .paused
+                until = pausedUntil
+            } else {
+                continue
+            }
+            result.append(
+                DestinationHealth(
+                    notifier: key.notifier,
+                    label: entry.label,
+                    state: state,
+                    until: until,
+                    lastError: entry.lastError
+                )
+            )
+        }
+        for (key, until) in sharedPauses where entries[key] == nil && until > now {
+            result.append(
+                DestinationHealth(
+                    notifier: key.notifier,
+                    label: "(paused by another instance)",
+                    state: .paused,
+                    until: until
+                )
+            )
+        }
+        return result.sorted { ($0.notifier, $0.label) < ($1.notifier, $1.label) }
+    }
+
+    /// One line for the last error of a destination: reason, status, redacted detail.
+    static func summary(of error: DeliveryError) -> String {
+        var text = error.reason.rawValue
+        if let status = error.status { text += " \(status)" }
+        if !error.detail.isEmpty { text += ": " + error.detail.prefix(200) }
+        return text
+    }
+
     /// Counts destinations by what holds them back at `now` (one destination can be paused and broken).
     func census(now: Date) -> DestinationCensus {
         var census = DestinationCensus()
@@ -160,6 +214,44 @@ enum GateEvent: Equatable, Sendable {
     case circuitOpened(until: Date)
     case broken
     case recovered
+}
+
+/// One destination held back, as `GET /notifiers` reports it.
+public struct DestinationHealth: Sendable, Hashable {
+    /// In rising order of severity.
+    public enum State: Int, Sendable, Comparable {
+        case paused
+        case circuitOpen
+        case broken
+
+        public static func < (lhs: State, rhs: State) -> Bool { lhs.rawValue < rhs.rawValue }
+
+        /// The name in the API (`paused`, `circuitOpen`, `broken`).
+        public var name: String {
+            switch self {
+            case .paused: "paused"
+            case .circuitOpen: "circuitOpen"
+            case .broken: "broken"
+            }
+        }
+    }
+
+    public var notifier: Int
+    /// The destination, redacted.
+    public var label: String
+    public var state: State
+    /// Until when a paused destination or an open circuit waits.
+    public var until: Date?
+    /// The last failure, redacted.
+    public var lastError: String?
+
+    public init(notifier: Int, label: String, state: State, until: Date? = nil, lastError: String? = nil) {
+        self.notifier = notifier
+        self.label = label
+        self.state = state
+        self.until = until
+        self.lastError = lastError
+    }
 }
 
 /// Destinations held back, by reason (`herald_destinations{state}`).

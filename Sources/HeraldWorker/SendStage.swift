@@ -126,6 +126,12 @@ public final class SendStage: Service, Sendable {
         gate.withLock { $0.brokenDestinations }
     }
 
+    /// Every destination held back now (paused, circuit open, broken), for `GET /notifiers`.
+    public func destinationHealth() -> [DestinationHealth] {
+        let now = clock.now()
+        return gate.withLock { $0.health(now: now) }
+    }
+
     /// How many destinations are paused by `Retry-After`, have an open circuit, or are broken, now.
     public func destinationCensus() -> DestinationCensus {
         let now = clock.now()

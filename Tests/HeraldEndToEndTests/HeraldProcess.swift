@@ -99,6 +99,8 @@ struct HeraldConfig {
     var apiListen: String?
     /// The plaintext of the API token configured with `apiListen` (only its SHA-256 is written).
     static let apiToken = "e2e-api-token-7f3a"
+    /// `secrets.whenMissing`, if set (`notConfigured` leaves a notifier with an absent secret out).
+    var secretsWhenMissing: String?
     /// The `store` section's lines (SQLite in the work directory unless a test points it at PostgreSQL).
     var store = ["  sqlite:", "    path: \"var/herald.db\""]
 
@@ -126,6 +128,7 @@ struct HeraldConfig {
                 "      scopes: [\"admin\"]",
             ]
         }
+        if let secretsWhenMissing { lines += ["secrets:", "  whenMissing: \(secretsWhenMissing)"] }
         lines += [
             "store:"
         ]

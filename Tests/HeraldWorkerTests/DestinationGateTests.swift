@@ -109,4 +109,95 @@ struct DestinationGateTests {
         #expect(result22 == [.recovered])
         #expect(gate.brokenDestinations.isEmpty)
     }
+
+    /// What `GET /notifiers` reports for one destination after a sequence of outcomes, at a given time.
+    struct HealthCase: Sendable, CustomTestStringConvertible {
+        var name: String
+        var outcomes: [DeliveryOutcome]
+        var at: TimeInterval
+        var expected: DestinationHealth?
+        var testDescription: String { name }
+    }
+
+    static let healthStart = Date(timeIntervalSince1970: 1_795_000_000)
+    static let serverError = DeliveryOutcome.failed(.retry(.serverError, status: 503, "upstream 503"))
+    static let gone = DeliveryOutcome.failed(.permanent(.configuration, status: 404, "no_service"))
+    static let limited = DeliveryOutcome.failed(
+        .retry(.rateLimited, status: 429, notBefore: healthStart.addingTimeInterval(60), "ratelimited")
+    )
+    static func held(_ state: DestinationHealth.State, until: TimeInterval?, _ error: String?) -> DestinationHealth {
+        DestinationHealth(
+            notifier: 2,
+            label: "C0123…",
+            state: state,
+            until: until.map { healthStart.addingTimeInterval($0) },
+            lastError: error
+        )
+    }
+
+    static let healthCases: [HealthCase] = [
+        HealthCase(name: "nothing happened", outcomes: [], at: 0, expected: nil),
+        HealthCase(name: "delivered", outcomes: [.delivered(receipt: "ts")], at: 0, expected: nil),
+        HealthCase(
+            name: "Retry-After pauses until its time",
+            outcomes: [limited],
+            at: 1,
+            expected: held(.paused, until: 60, "rateLimited 429: ratelimited")
+        ),
+        HealthCase(name: "a pause that has passed", outcomes: [limited], at: 61, expected: nil),
+        HealthCase(
+            name: "three server errors open the circuit for the cooldown",
+            outcomes: [serverError, serverError, serverError],
+            at: 5,
+            expected: held(.circuitOpen, until: 30, "serverError 503: upstream 503")
+        ),
+        HealthCase(name: "two server errors do not", outcomes: [serverError, serverError], at: 5, expected: nil),
+        HealthCase(
+            name: "an open circuit outranks a pause",
+            outcomes: [limited, serverError, serverError, serverError],
+            at: 5,
+            expected: held(.circuitOpen, until: 30, "serverError 503: upstream 503")
+        ),
+        HealthCase(
+            name: "repeated configuration errors: broken, with no end",
+            outcomes: [gone, gone, gone],
+            at: 5,
+            expected: held(.broken, until: nil, "configuration 404: no_service")
+        ),
+        HealthCase(
+            name: "broken outranks an open circuit",
+            outcomes: [serverError, serverError, serverError, gone, gone, gone],
+            at: 5,
+            expected: held(.broken, until: nil, "configuration 404: no_service")
+        ),
+        HealthCase(
+            name: "a delivery heals a broken destination",
+            outcomes: [gone, gone, gone, .delivered(receipt: nil)],
+            at: 5,
+            expected: nil
+        ),
+    ]
+
+    @Test(arguments: healthCases)
+    func healthReportsTheWorstStateWithItsEndAndTheLastError(_ example: HealthCase) {
+        var gate = DestinationGate(breakerThreshold: 3, breakerCooldown: 30, brokenThreshold: 3)
+        let start = Self.healthStart
+        _ = gate.admit(id: 1, key: key, label: "C0123…", limit: RateLimit(perSecond: 0, burst: 1), now: start)
+        for outcome in example.outcomes { _ = gate.record(outcome, key: key, now: start) }
+        let health = gate.health(now: start.addingTimeInterval(example.at))
+        #expect(health == (example.expected.map { [$0] } ?? []))
+    }
+
+    @Test func aPauseAnotherInstanceRecordedIsReportedWithoutItsDestination() {
+        var gate = DestinationGate()
+        let until = start.addingTimeInterval(45)
+        gate.adoptSharedPauses([DestinationGate.Key(notifier: 7, destination: "https://hooks.example/secret"): until])
+        let health = gate.health(now: start)
+        #expect(
+            health == [
+                DestinationHealth(notifier: 7, label: "(paused by another instance)", state: .paused, until: until)
+            ]
+        )
+        #expect(gate.health(now: until).isEmpty)
+    }
 }
