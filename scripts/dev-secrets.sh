@@ -11,4 +11,6 @@ chmod 700 "$dir"
 # HS256 key of user JWTs in the README walk-through; the API tokens of config/herald.yaml are
 # herald-dev-upstream-token, herald-dev-admin-token and herald-dev-reader-token (only their SHA-256 is there).
 [ -s "$dir/jwt-secret" ] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/jwt-secret"
+# HMAC key of stored one-time passcodes (otp.secretFile).
+[ -s "$dir/otp-secret" ] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/otp-secret"
 chmod 600 "$dir"/*

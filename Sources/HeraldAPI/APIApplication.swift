@@ -26,6 +26,7 @@ public enum APIApplication {
         PreferenceRoutes(dependencies: dependencies).register(on: router)
         ProjectSettingsRoutes(dependencies: dependencies).register(on: router)
         OperationsRoutes(dependencies: dependencies).register(on: router)
+        OTPRoutes(dependencies: dependencies).register(on: router)
         for register in extraRoutes { register(router, dependencies) }
         table.fill(from: router)
         return (router, table)

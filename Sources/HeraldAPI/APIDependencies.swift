@@ -155,6 +155,8 @@ public struct APIDependencies: Sendable {
     /// Group commit in front of `store.enqueue`.
     public let commitQueue: EventCommitQueue
     public let preferenceLimiter: PreferenceRateLimiter
+    /// One-time passcodes (SPEC §11.6); nil when `otp.secretFile` is not configured (the routes answer 503).
+    public var otp: OTPService?
 
     public init(
         store: any Store,

@@ -16,6 +16,8 @@ public enum APIErrorCode: String, Sendable, Hashable, CaseIterable, Codable {
     case otpInvalid = "OTP_INVALID"
     case otpExpired = "OTP_EXPIRED"
     case otpLocked = "OTP_LOCKED"
+    /// One-time passcodes need `otp.secretFile` (the HMAC key) in the configuration; answered with 503.
+    case otpNotConfigured = "OTP_NOT_CONFIGURED"
     /// `/readyz`: the store is unreachable or the worker is not running.
     case notReady = "NOT_READY"
     /// A bug: the only code answered with 500. Never caused by anything a client sent.

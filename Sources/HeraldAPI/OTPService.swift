@@ -29,6 +29,8 @@ public struct OTPService: Sendable {
     public let limits: OTPIssueLimits
     public let clock: any WallClock
     public let subjectPrefix: String
+    /// Called once a passcode's delivery is stored (the daemon rings the send stage so it goes out at once).
+    public let issued: @Sendable () -> Void
     private let key: SymmetricKey
 
     /// - Parameter secret: the HMAC key (`otp.secretFile`).
@@ -38,7 +40,8 @@ public struct OTPService: Sendable {
         secret: Data,
         limits: OTPIssueLimits = OTPIssueLimits(),
         clock: any WallClock = SystemWallClock(),
-        subjectPrefix: String = "[Herald]"
+        subjectPrefix: String = "[Herald]",
+        issued: @escaping @Sendable () -> Void = {}
     ) {
         self.store = store
         self.providers = providers
@@ -46,6 +49,7 @@ public struct OTPService: Sendable {
         self.limits = limits
         self.clock = clock
         self.subjectPrefix = subjectPrefix
+        self.issued = issued
     }
 
     /// Generates, stores and queues a passcode for `to` on `channel` (`sms` or `email`) of project `projectId`.
@@ -59,7 +63,7 @@ public struct OTPService: Sendable {
         }
         guard problems.isEmpty, let channel = parsed else { throw Failure.invalid(problems) }
         let directory = try await store.loadDirectory()
-        guard let project = directory.projects.first(where: { $0.id == projectId || $0.slug == projectId }) else {
+        guard let project = directory.projects.first(where: { $0.id == projectId }) else {
             throw Failure.projectNotFound(projectId)
         }
         let settings = project.settings
@@ -126,7 +130,8 @@ public struct OTPService: Sendable {
             id: otpId,
             projectId: project.id,
             channel: channel,
-            destination: to,
+            // The key of the abuse limits: an address in another letter case is the same mailbox.
+            destination: channel == .email ? to.lowercased() : to,
             codeHash: hash(otpId: otpId, code: code),
             createdAt: now,
             expiresAt: expiresAt
@@ -138,7 +143,9 @@ public struct OTPService: Sendable {
             limits: limits,
             now: now
         ) {
-        case .issued: return Issued(otpId: otpId, expiresAt: expiresAt)
+        case .issued:
+            issued()
+            return Issued(otpId: otpId, expiresAt: expiresAt)
         case .limited(let retryAt): throw Failure.limited(retryAt: retryAt)
         }
     }

@@ -7,7 +7,7 @@ extension OpenAPIDocument {
         info:
           title: Herald API
           version: 1.0.0
-          summary: Notification dispatch — events, directory, preferences, project settings and operations.
+          summary: Notification dispatch — events, directory, preferences, project settings, one-time passcodes and operations.
           description: |
             Every JSON answer is an envelope: `{"success": true, "data": …}` on success,
             `{"success": false, "error": {code, message, i18nKey, details, correlationId}}` on failure, with the same
@@ -763,6 +763,73 @@ extension OpenAPIDocument {
                 "413": { $ref: "#/components/responses/PayloadTooLarge" }
                 "415": { $ref: "#/components/responses/UnsupportedMediaType" }
                 "503": { $ref: "#/components/responses/StoreUnavailable" }
+          /api/v1/projects/{id}/otp:
+            post:
+              operationId: issueOTP
+              summary: 'Send a one-time passcode through the project''s SMS or email notifier.'
+              description: |
+                Requires `otp:write` (or `admin`). Generates `otpCodeLength` digits from the system CSPRNG, stores only
+                their HMAC-SHA-256 (keyed with `otp.secretFile`) until `otpTtlSeconds` from now, and queues the built-in
+                critical key `otp_code` to `to` through the project's `smsNotifier` or `emailNotifier`. The answer never
+                holds the code. A delivery not made before the expiry is dropped (`expired`), never sent late.
+                400 when a field is wrong or the project has no notifier for the channel (the detail names
+                `smsNotifier` or `emailNotifier`); 429 over the per-destination limits (`otp.perDestinationPerHour`,
+                default 5 an hour, and `otp.minIntervalSeconds`, default 30 s between two codes), with `Retry-After`;
+                503 `OTP_NOT_CONFIGURED` when the server has no `otp` secret.
+              parameters:
+                - { name: id, in: path, required: true, schema: { type: string }, description: "A project id." }
+              requestBody:
+                required: true
+                content:
+                  application/json:
+                    schema: { $ref: "#/components/schemas/OTPIssueInput" }
+              responses:
+                "202":
+                  description: 'Stored and queued; verify with the `otpId` until `expiresAt`.'
+                  headers: { X-Request-Id: { $ref: "#/components/headers/X-Request-Id" } }
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/OTPIssuedEnvelope" }
+                "400": { $ref: "#/components/responses/BadRequest" }
+                "401": { $ref: "#/components/responses/Unauthorized" }
+                "403": { $ref: "#/components/responses/Forbidden" }
+                "404": { $ref: "#/components/responses/NotFound" }
+                "413": { $ref: "#/components/responses/PayloadTooLarge" }
+                "415": { $ref: "#/components/responses/UnsupportedMediaType" }
+                "429": { $ref: "#/components/responses/OTPRateLimited" }
+                "503": { $ref: "#/components/responses/OTPUnavailable" }
+          /api/v1/projects/{id}/otp/verify:
+            post:
+              operationId: verifyOTP
+              summary: 'Check a passcode''s code (constant time); a code verifies once.'
+              description: |
+                Requires `otp:write` (or `admin`). 200 `{"verified": true}` the first time the right code is given;
+                400 `OTP_INVALID` for a wrong code (the detail says how many tries are left) or a passcode already
+                verified, 400 `OTP_EXPIRED` past its expiry, 423 `OTP_LOCKED` once 5 wrong codes were tried (the right
+                code no longer helps), 404 for an unknown `otpId` or one of another project, 400 `VALIDATION_FAILED`
+                for a body of the wrong shape.
+              parameters:
+                - { name: id, in: path, required: true, schema: { type: string }, description: "A project id." }
+              requestBody:
+                required: true
+                content:
+                  application/json:
+                    schema: { $ref: "#/components/schemas/OTPVerifyInput" }
+              responses:
+                "200":
+                  description: The code matched; the passcode is used up.
+                  headers: { X-Request-Id: { $ref: "#/components/headers/X-Request-Id" } }
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/OTPVerifiedEnvelope" }
+                "400": { $ref: "#/components/responses/BadRequest" }
+                "401": { $ref: "#/components/responses/Unauthorized" }
+                "403": { $ref: "#/components/responses/Forbidden" }
+                "404": { $ref: "#/components/responses/NotFound" }
+                "413": { $ref: "#/components/responses/PayloadTooLarge" }
+                "415": { $ref: "#/components/responses/UnsupportedMediaType" }
+                "423": { $ref: "#/components/responses/OTPLocked" }
+                "503": { $ref: "#/components/responses/OTPUnavailable" }
           /api/v1/notifiers:
             get:
               operationId: listNotifiers
@@ -1013,6 +1080,28 @@ extension OpenAPIDocument {
               content:
                 application/json:
                   schema: { $ref: "#/components/schemas/ErrorEnvelope" }
+            OTPRateLimited:
+              description: 'Over the per-destination passcode limits (`otp.perDestinationPerHour`, `otp.minIntervalSeconds`); nothing was sent.'
+              headers:
+                X-Request-Id: { $ref: "#/components/headers/X-Request-Id" }
+                Retry-After: { $ref: "#/components/headers/Retry-After" }
+              content:
+                application/json:
+                  schema: { $ref: "#/components/schemas/ErrorEnvelope" }
+            OTPLocked:
+              description: '`OTP_LOCKED`: 5 wrong codes were tried; issue a new passcode.'
+              headers: { X-Request-Id: { $ref: "#/components/headers/X-Request-Id" } }
+              content:
+                application/json:
+                  schema: { $ref: "#/components/schemas/ErrorEnvelope" }
+            OTPUnavailable:
+              description: '`OTP_NOT_CONFIGURED` (the server has no `otp` secret) or `STORE_UNAVAILABLE` (with `Retry-After`); nothing was applied.'
+              headers:
+                X-Request-Id: { $ref: "#/components/headers/X-Request-Id" }
+                Retry-After: { $ref: "#/components/headers/Retry-After" }
+              content:
+                application/json:
+                  schema: { $ref: "#/components/schemas/ErrorEnvelope" }
           schemas:
             ErrorCode:
               type: string
@@ -1033,6 +1122,7 @@ extension OpenAPIDocument {
                 - OTP_INVALID
                 - OTP_EXPIRED
                 - OTP_LOCKED
+                - OTP_NOT_CONFIGURED
                 - NOT_READY
                 - INTERNAL_ERROR
             FieldError:
@@ -1494,6 +1584,40 @@ extension OpenAPIDocument {
                 smsNotifier: { type: [integer, "null"] }
                 otpCodeLength: { type: integer, minimum: 4, maximum: 10 }
                 otpTtlSeconds: { type: integer, minimum: 30, maximum: 3600 }
+            OTPIssueInput:
+              type: object
+              additionalProperties: false
+              required: [channel, to]
+              properties:
+                channel: { type: string, enum: [sms, email] }
+                to: { type: string, description: 'An E.164 phone number for `sms`, an email address for `email`.' }
+            OTPVerifyInput:
+              type: object
+              additionalProperties: false
+              required: [otpId, code]
+              properties:
+                otpId: { type: string, minLength: 1, maxLength: 64 }
+                code: { type: string, pattern: "^[0-9]{4,10}$" }
+            OTPIssuedEnvelope:
+              type: object
+              required: [success, data]
+              additionalProperties: false
+              properties:
+                success: { const: true }
+                data:
+                  type: object
+                  additionalProperties: false
+                  required: [otpId, expiresAt]
+                  properties:
+                    otpId: { type: string, pattern: "^otp_[a-z0-9]+$" }
+                    expiresAt: { type: string, format: date-time }
+            OTPVerifiedEnvelope:
+              type: object
+              required: [success, data]
+              additionalProperties: false
+              properties:
+                success: { const: true }
+                data: { type: object, additionalProperties: false, required: [verified], properties: { verified: { const: true } } }
             Notifier:
               type: object
               additionalProperties: false

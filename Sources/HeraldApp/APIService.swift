@@ -159,7 +159,7 @@ extension Daemon {
                 fanOut.replacePlanner(Daemon.planner(loaded, providers: providers, catalog: catalog))
             }
         )
-        let dependencies = APIDependencies(
+        var dependencies = APIDependencies(
             store: store,
             catalog: catalog,
             authenticator: try makeAuthenticator(loaded, clock: clock),
@@ -172,6 +172,7 @@ extension Daemon {
             operations: operations,
             logger: logger
         )
+        dependencies.otp = makeOTPService(loaded, store: store, send: send, clock: clock, logger: logger)
         let gate = ListenerGate()
         // `/metrics` is served here unless `server.metricsListen` gives it a listener of its own.
         let application = APIApplication.buildApplication(

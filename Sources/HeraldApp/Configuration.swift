@@ -17,6 +17,7 @@ public struct HeraldConfiguration: Sendable, Decodable {
     public var retention: RetentionSection
     public var templates: TemplatesSection?
     public var secrets: SecretsSection
+    public var otp: OTPSection?
 
     /// The directory relative paths in the file are resolved against.
     public var baseDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
@@ -24,6 +25,7 @@ public struct HeraldConfiguration: Sendable, Decodable {
     enum CodingKeys: String, CodingKey {
         case server, store, worker, log, links, email, defaults, notifiers, auth, catalog, retention, templates
         case secrets
+        case otp
     }
 
     public init(from decoder: any Decoder) throws {
@@ -41,6 +43,7 @@ public struct HeraldConfiguration: Sendable, Decodable {
         retention = try container.decodeIfPresent(RetentionSection.self, forKey: .retention) ?? RetentionSection()
         templates = try container.decodeIfPresent(TemplatesSection.self, forKey: .templates)
         secrets = try container.decodeIfPresent(SecretsSection.self, forKey: .secrets) ?? SecretsSection()
+        otp = try container.decodeIfPresent(OTPSection.self, forKey: .otp)
     }
 
     /// The templates directory: the configured one, else `templates/` beside the file when it exists.
@@ -299,6 +302,17 @@ public struct SecretsSection: Sendable, Decodable {
 
     /// Whether an absent notifier secret leaves the notifier out instead of refusing the file.
     public var leavesNotifiersOut: Bool { whenMissing == "notConfigured" }
+}
+
+/// `otp`: one-time passcodes (SPEC §11.6). Without a secret the OTP routes answer 503 `OTP_NOT_CONFIGURED`.
+public struct OTPSection: Sendable, Decodable {
+    /// `${ENV_VAR}` holding the HMAC key of stored codes (or use `secretFile`).
+    public var secret: String?
+    public var secretFile: String?
+    /// At most this many codes to one destination in any hour (SPEC: 5).
+    public var perDestinationPerHour: Int?
+    /// At least this long between two codes to one destination (SPEC: 30).
+    public var minIntervalSeconds: Int?
 }
 
 /// `retention`: durations such as `7d`, `12h`, `30m`.

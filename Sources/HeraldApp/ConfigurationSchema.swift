@@ -63,6 +63,9 @@ enum ConfigurationSchema {
         "retention": .object(["delivered": .scalar, "dead": .scalar]),
         "templates": .object(["directory": .scalar]),
         "secrets": .object(["whenMissing": .scalar]),
+        "otp": .object([
+            "secret": .scalar, "secretFile": .scalar, "perDestinationPerHour": .scalar, "minIntervalSeconds": .scalar,
+        ]),
     ])
 
     /// Every key of `node` that the schema does not know, with its path.

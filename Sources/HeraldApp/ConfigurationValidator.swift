@@ -41,6 +41,7 @@ struct ConfigurationValidator {
         validateCatalog()
         validateRetention()
         validateAuth()
+        validateOTP()
         if let address = configuration.server?.metricsListen, MetricsListener.parse(address) == nil {
             fail("server.metricsListen", "must be host:port, e.g. 127.0.0.1:9425")
         }
@@ -307,6 +308,33 @@ struct ConfigurationValidator {
             fail("auth.preferencesPerMinute", "must be at least 1")
         }
     }
+
+    /// `otp`: the HMAC key of stored codes and the per-destination limits. In the container's lenient mode an
+    /// absent key leaves passcodes off (503 `OTP_NOT_CONFIGURED`) instead of refusing to start.
+    private mutating func validateOTP() {
+        guard let otp = configuration.otp else { return }
+        if configuration.secrets.leavesNotifiersOut {
+            resolveOptionalSecret(value: otp.secret, file: otp.secretFile, path: "otp.secret", required: false)
+            missingSecrets = []
+        } else {
+            resolveSecret(value: otp.secret, file: otp.secretFile, path: "otp.secret", required: true)
+        }
+        if let secret = secrets["otp.secret"], secret.utf8.count < Self.minimumOTPSecretBytes {
+            fail(
+                otp.secretFile == nil ? "otp.secret" : "otp.secretFile",
+                "must hold at least \(Self.minimumOTPSecretBytes) bytes"
+            )
+        }
+        if let limit = otp.perDestinationPerHour, !(1...1000).contains(limit) {
+            fail("otp.perDestinationPerHour", "must be between 1 and 1000")
+        }
+        if let interval = otp.minIntervalSeconds, !(0...3600).contains(interval) {
+            fail("otp.minIntervalSeconds", "must be between 0 and 3600")
+        }
+    }
+
+    /// The shortest HMAC key of passcodes accepted (128 bits).
+    static let minimumOTPSecretBytes = 16
 
     /// Secrets of the notifier being validated that are named but absent (lenient mode only).
     private var missingSecrets: [String] = []

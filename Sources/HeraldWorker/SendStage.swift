@@ -121,6 +121,9 @@ public final class SendStage: Service, Sendable {
         self.providers.withLock { $0 = providers }
     }
 
+    /// The providers deliveries go out through now (the last reload's).
+    public var currentProviders: ProviderSet { providers.withLock { $0 } }
+
     /// Destinations that keep failing with configuration errors, as (notifier id, redacted label).
     public var brokenDestinations: [(notifier: Int, label: String)] {
         gate.withLock { $0.brokenDestinations }

@@ -18,6 +18,8 @@ final class APIHarness: Sendable {
     static let adminToken = "test-admin-token-0001"
     static let writerToken = "test-writer-token-0002"
     static let readerToken = "test-reader-token-0003"
+    /// Holds `otp:write` only.
+    static let otpToken = "test-otp-token-0004"
     static let hs256Secret = "test-hs256-secret-for-user-jwts-0123456789"
 
     let directory: URL
@@ -35,7 +37,8 @@ final class APIHarness: Sendable {
         store existing: SQLiteStore? = nil,
         storeDirectory: URL? = nil,
         jwtIssuer: String? = nil,
-        jwtAudience: String? = nil
+        jwtAudience: String? = nil,
+        otp: (@Sendable (_ store: SQLiteStore, _ clock: ManualClock) -> OTPService)? = nil
     ) async throws {
         if let storeDirectory {
             directory = storeDirectory
@@ -65,6 +68,7 @@ final class APIHarness: Sendable {
                 digest: Self.digest(Self.readerToken),
                 scopes: [.eventsRead, .directoryRead, .preferencesRead]
             ),
+            APITokenEntry(name: "otp", digest: Self.digest(Self.otpToken), scopes: [.otpWrite]),
         ]
         let authenticator = try APIAuthenticator(
             tokens: tokens,
@@ -79,7 +83,7 @@ final class APIHarness: Sendable {
         let capture = logs
         var logger = Logger(label: "herald-api-test") { _ in capture }
         logger.logLevel = .trace
-        dependencies = APIDependencies(
+        var dependencies = APIDependencies(
             store: store,
             catalog: RuntimeCatalog(base: Catalog(custom: [APIHarness.customEntry])),
             authenticator: authenticator,
@@ -89,6 +93,8 @@ final class APIHarness: Sendable {
             operations: operations,
             logger: logger
         )
+        dependencies.otp = otp?(store, clock)
+        self.dependencies = dependencies
         routes = APIApplication.buildRouter(dependencies).routes
     }
 

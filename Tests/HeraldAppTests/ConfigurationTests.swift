@@ -100,6 +100,11 @@ struct ConfigurationTests {
         try "dev-secret".write(to: secrets.appendingPathComponent("webhook-secret"), atomically: true, encoding: .utf8)
         try "dev-password".write(to: secrets.appendingPathComponent("smtp-password"), atomically: true, encoding: .utf8)
         try "dev-token".write(to: secrets.appendingPathComponent("twilio-token"), atomically: true, encoding: .utf8)
+        try "dev-otp-secret-0123456789abcdef".write(
+            to: secrets.appendingPathComponent("otp-secret"),
+            atomically: true,
+            encoding: .utf8
+        )
         try "dev-jwt-secret-0123456789abcdef0123456789".write(
             to: secrets.appendingPathComponent("jwt-secret"),
             atomically: true,
