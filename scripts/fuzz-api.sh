@@ -49,6 +49,8 @@ auth=(-H "Authorization: Bearer $token" -H 'Content-Type: application/json')
 curl -s -o /dev/null -X PUT "$HERALD_API/api/v1/organizations/acme" "${auth[@]}" -d '{"slug":"acme","name":"Acme"}' || true
 curl -s -o /dev/null -X PUT "$HERALD_API/api/v1/users/u1" "${auth[@]}" -d '{"organization":"acme","name":"Ann"}' || true
 curl -s -o /dev/null -X PUT "$HERALD_API/api/v1/projects/p1" "${auth[@]}" -d '{"organization":"acme","slug":"backend"}' || true
+curl -s -o /dev/null -X PATCH "$HERALD_API/api/v1/projects/p1/settings/notifications" "${auth[@]}" \
+    -d '{"smsNotifier":5,"emailNotifier":1}' || true
 status=0
 "$venv/bin/schemathesis" run openapi.yaml \
     --url "$HERALD_API" \

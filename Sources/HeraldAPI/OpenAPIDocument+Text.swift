@@ -777,7 +777,7 @@ extension OpenAPIDocument {
                 default 5 an hour, and `otp.minIntervalSeconds`, default 30 s between two codes), with `Retry-After`;
                 503 `OTP_NOT_CONFIGURED` when the server has no `otp` secret.
               parameters:
-                - { name: id, in: path, required: true, schema: { type: string }, description: "A project id." }
+                - { name: id, in: path, required: true, schema: { type: string }, example: p1, description: "A project id." }
               requestBody:
                 required: true
                 content:
@@ -790,6 +790,12 @@ extension OpenAPIDocument {
                   content:
                     application/json:
                       schema: { $ref: "#/components/schemas/OTPIssuedEnvelope" }
+                  links:
+                    verify:
+                      operationId: verifyOTP
+                      description: 'The passcode is verified with its `otpId` on the same project.'
+                      parameters: { id: "$request.path.id" }
+                      requestBody: { otpId: "$response.body#/data/otpId", code: "000000" }
                 "400": { $ref: "#/components/responses/BadRequest" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
                 "403": { $ref: "#/components/responses/Forbidden" }
@@ -809,7 +815,7 @@ extension OpenAPIDocument {
                 code no longer helps), 404 for an unknown `otpId` or one of another project, 400 `VALIDATION_FAILED`
                 for a body of the wrong shape.
               parameters:
-                - { name: id, in: path, required: true, schema: { type: string }, description: "A project id." }
+                - { name: id, in: path, required: true, schema: { type: string }, example: p1, description: "A project id." }
               requestBody:
                 required: true
                 content:
@@ -1585,12 +1591,20 @@ extension OpenAPIDocument {
                 otpCodeLength: { type: integer, minimum: 4, maximum: 10 }
                 otpTtlSeconds: { type: integer, minimum: 30, maximum: 3600 }
             OTPIssueInput:
-              type: object
-              additionalProperties: false
-              required: [channel, to]
-              properties:
-                channel: { type: string, enum: [sms, email] }
-                to: { type: string, description: 'An E.164 phone number for `sms`, an email address for `email`.' }
+              description: 'Where the code goes: an E.164 phone number on `sms`, an email address on `email`.'
+              oneOf:
+                - type: object
+                  additionalProperties: false
+                  required: [channel, to]
+                  properties:
+                    channel: { const: sms }
+                    to: { type: string, pattern: "^\\+[1-9][0-9]{7,14}$" }
+                - type: object
+                  additionalProperties: false
+                  required: [channel, to]
+                  properties:
+                    channel: { const: email }
+                    to: { type: string, format: email, maxLength: 254 }
             OTPVerifyInput:
               type: object
               additionalProperties: false
