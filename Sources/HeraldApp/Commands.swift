@@ -319,6 +319,9 @@ public enum Commands {
                         + "\(notifier.missingSecrets.joined(separator: ", ")) absent"
                 )
             }
+            if loaded.configuration.otp != nil, loaded.secret("otp.secret") == nil {
+                CommandOutput.line("one-time passcodes off: otp.secret absent")
+            }
             return 0
         } catch {
             CommandOutput.failure("\(configPath): " + error.problems.map(\.description).joined(separator: "; "))

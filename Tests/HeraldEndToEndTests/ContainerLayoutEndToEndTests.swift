@@ -156,6 +156,7 @@ func shellQuoted(_ word: String) -> String {
         #expect(checked.contains("notifier 5 (twilio) not configured: notifiers[4].sms.authToken absent"), "\(checked)")
         #expect(!checked.contains("(slack) not configured") && !checked.contains("(webhook) not configured"))
         #expect(checked.contains("configuration ok: 4 notifiers"), "\(checked)")
+        #expect(checked.contains("one-time passcodes off: otp.secret absent"), "\(checked)")
         let log =
             report["log"].flatMap { try? String(contentsOfFile: work.appendingPathComponent($0).path, encoding: .utf8) }
             ?? ""
