@@ -52,7 +52,7 @@ curl -s -o /dev/null -X PUT "$HERALD_API/api/v1/projects/p1" "${auth[@]}" -d '{"
 curl -s -o /dev/null -X PATCH "$HERALD_API/api/v1/projects/p1/settings/notifications" "${auth[@]}" \
     -d '{"smsNotifier":5,"emailNotifier":1}' || true
 status=0
-"$venv/bin/schemathesis" run openapi.yaml \
+"$venv/bin/schemathesis" --config-file scripts/schemathesis.toml run openapi.yaml \
     --url "$HERALD_API" \
     --header "Authorization: Bearer $token" \
     --checks all \
@@ -62,8 +62,10 @@ status=0
     --generation-deterministic \
     "$@" || status=$?
 if [ -n "$work" ]; then
-    if grep -E 'level=(error|critical)' "$work/herald.log" | grep -v 'request failed' >/dev/null; then
-        echo "errors in the daemon log:"; grep -E 'level=(error|critical)' "$work/herald.log" | head -20
+    # Dead letters are expected: the daemon's notifiers point at the local outbox, which does not run here.
+    if grep -E 'level=(error|critical)' "$work/herald.log" | grep -v -e 'request failed' -e 'msg="dead letter"' >/dev/null; then
+        echo "errors in the daemon log:"
+        grep -E 'level=(error|critical)' "$work/herald.log" | grep -v 'msg="dead letter"' | head -20
     fi
     if grep -q 'INTERNAL_ERROR\|status=5' "$work/herald.log"; then
         echo "5xx answers in the daemon log:"; grep 'http.status=5' "$work/herald.log" | head -20
