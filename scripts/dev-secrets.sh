@@ -13,4 +13,6 @@ chmod 700 "$dir"
 [ -s "$dir/jwt-secret" ] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/jwt-secret"
 # HMAC key of stored one-time passcodes (otp.secretFile).
 [ -s "$dir/otp-secret" ] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/otp-secret"
+# HMAC key of the one-click unsubscribe and preference center links (links.publicURL).
+[ -s "$dir/link-secret" ] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/link-secret"
 chmod 600 "$dir"/*

@@ -8,6 +8,8 @@ packages+=(util-linux iproute2 procps curl python3-venv)
 packages+=(prometheus)
 # Tests: a throwaway PostgreSQL cluster (scripts/with-postgres.sh) for the PostgreSQL store.
 packages+=(postgresql)
+# Tests: the preference center in a real browser (headless Chromium driven over WebDriver by chromedriver).
+packages+=(chromium chromium-driver)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -27,6 +27,7 @@ public enum APIApplication {
         ProjectSettingsRoutes(dependencies: dependencies).register(on: router)
         OperationsRoutes(dependencies: dependencies).register(on: router)
         OTPRoutes(dependencies: dependencies).register(on: router)
+        UserPageRoutes(dependencies: dependencies).register(on: router)
         for register in extraRoutes { register(router, dependencies) }
         table.fill(from: router)
         return (router, table)

@@ -157,6 +157,8 @@ public struct APIDependencies: Sendable {
     public let preferenceLimiter: PreferenceRateLimiter
     /// One-time passcodes (SPEC §11.6); nil when `otp.secretFile` is not configured (the routes answer 503).
     public var otp: OTPService?
+    /// Signs and checks the links of Herald's own pages (SPEC §11.7); nil turns the pages off.
+    public var linkSigner: LinkSigner?
 
     public init(
         store: any Store,
@@ -166,7 +168,8 @@ public struct APIDependencies: Sendable {
         limits: APILimits = APILimits(),
         notifiers: [NotifierDescription] = [],
         operations: APIOperations = APIOperations(),
-        logger: Logger
+        logger: Logger,
+        linkSigner: LinkSigner? = nil
     ) {
         self.store = store
         self.catalog = catalog
@@ -176,6 +179,7 @@ public struct APIDependencies: Sendable {
         self.notifiers = notifiers
         self.operations = operations
         self.logger = logger
+        self.linkSigner = linkSigner
         self.commitQueue = EventCommitQueue(store: store, clock: clock)
         self.preferenceLimiter = PreferenceRateLimiter(limit: limits.preferencesPerMinute, clock: clock)
     }

@@ -47,6 +47,8 @@ public struct LinkSigner: Sendable {
         case forged
         case expired
         case wrongPurpose
+        /// No link secret is configured: Herald's own pages are off.
+        case disabled
     }
 
     /// `links.publicURL`, without a trailing slash.

@@ -59,6 +59,152 @@ extension OpenAPIDocument {
                   content:
                     text/plain:
                       schema: { type: string }
+          /u/{token}:
+            parameters:
+              - { name: token, in: path, required: true, schema: { type: string, maxLength: 2048 }, description: "The signed, expiring token of the link (user, event key, channel)." }
+            get:
+              operationId: unsubscribeConfirmation
+              summary: 'One-click unsubscribe link: an HTML page with a button that confirms (a GET changes nothing).'
+              description: 'No login: the token is the credential. The page posts `List-Unsubscribe=One-Click` back to the same address.'
+              security: []
+              responses:
+                "200":
+                  description: The confirmation page.
+                  headers: { X-Request-Id: { $ref: "#/components/headers/X-Request-Id" } }
+                  content:
+                    text/html: { schema: { type: string } }
+                "400":
+                  description: 'A forged, altered, expired or malformed token (an HTML page); nothing was changed.'
+                  headers: { X-Request-Id: { $ref: "#/components/headers/X-Request-Id" } }
+                  content:
+                    text/html: { schema: { type: string } }
+                "404":
+                  description: 'The pages are off (no `auth.linkSecretFile` configured); an HTML page.'
+                  headers: { X-Request-Id: { $ref: "#/components/headers/X-Request-Id" } }
+                  content:
+                    text/html: { schema: { type: string } }
+            post:
+              operationId: unsubscribeOneClick
+              summary: 'RFC 8058 one-click unsubscribe: writes the user''s `never` row for the key and channel.'
+              description: 'What mail providers send when the recipient presses their unsubscribe button, and what the confirmation page''s button sends. The same write as `PATCH /api/v1/notifications/preferences/{eventKey}` with that channel false.'
+              security: []
+              requestBody:
+                required: true
+                content:
+                  application/x-www-form-urlencoded:
+                    schema:
+                      type: object
+                      required: [List-Unsubscribe]
+                      properties:
+                        List-Unsubscribe: { const: One-Click }
+                  multipart/form-data:
+                    schema:
+                      type: object
+                      required: [List-Unsubscribe]
+                      properties:
+                        List-Unsubscribe: { const: One-Click }
+              responses:
+                "200":
+                  description: Unsubscribed (an HTML page with a link to the preference center).
+                  headers: { X-Request-Id: { $ref: "#/components/headers/X-Request-Id" } }
+                  content:
+                    text/html: { schema: { type: string } }
+                "400":
+                  description: 'A bad token, a body without `List-Unsubscribe=One-Click`, or a key no longer in the catalog (an HTML page); nothing was changed.'
+                  headers: { X-Request-Id: { $ref: "#/components/headers/X-Request-Id" } }
+                  content:
+                    text/html: { schema: { type: string } }
+                "404":
+                  description: 'The pages are off, or the user is no longer in the directory (an HTML page); nothing was changed.'
+                  headers: { X-Request-Id: { $ref: "#/components/headers/X-Request-Id" } }
+                  content:
+                    text/html: { schema: { type: string } }
+                "413": { $ref: "#/components/responses/PayloadTooLarge" }
+                "503":
+                  description: 'The store cannot take the write now (an HTML page); nothing was changed.'
+                  headers:
+                    X-Request-Id: { $ref: "#/components/headers/X-Request-Id" }
+                    Retry-After: { $ref: "#/components/headers/Retry-After" }
+                  content:
+                    text/html: { schema: { type: string } }
+          /preferences:
+            parameters:
+              - { name: token, in: query, required: true, schema: { type: string, maxLength: 2048 }, description: "The signed, expiring token of the link (a user)." }
+            get:
+              operationId: preferenceCenter
+              summary: 'The hosted preference center: the user''s matrix as an HTML page of forms (no JavaScript).'
+              description: 'Rows grouped by notification type, a checkbox per channel, "Reset to defaults" on customized rows. The settings link of every notification points here when `links.settingsURL` is not configured.'
+              security: []
+              parameters:
+                - { name: saved, in: query, required: false, schema: { type: string }, description: "The key just saved (set by the redirect after a save; shows a status line)." }
+                - { name: reset, in: query, required: false, schema: { type: string }, description: "The key just reset (set by the redirect after a reset)." }
+              responses:
+                "200":
+                  description: The page.
+                  headers: { X-Request-Id: { $ref: "#/components/headers/X-Request-Id" } }
+                  content:
+                    text/html: { schema: { type: string } }
+                "400":
+                  description: 'A forged, altered, expired or malformed token (an HTML page).'
+                  headers: { X-Request-Id: { $ref: "#/components/headers/X-Request-Id" } }
+                  content:
+                    text/html: { schema: { type: string } }
+                "404":
+                  description: 'The pages are off (an HTML page).'
+                  headers: { X-Request-Id: { $ref: "#/components/headers/X-Request-Id" } }
+                  content:
+                    text/html: { schema: { type: string } }
+                "503":
+                  description: 'The store cannot be read now (an HTML page).'
+                  headers:
+                    X-Request-Id: { $ref: "#/components/headers/X-Request-Id" }
+                    Retry-After: { $ref: "#/components/headers/Retry-After" }
+                  content:
+                    text/html: { schema: { type: string } }
+            post:
+              operationId: savePreferenceCenterRow
+              summary: 'One row''s form: save its channels or reset it, then 303 back to the page (post/redirect/get).'
+              description: 'The same writes as `PATCH` and `DELETE /api/v1/notifications/preferences/{eventKey}`. On save every channel of the row is written: a checked box is on, an absent one off.'
+              security: []
+              requestBody:
+                required: true
+                content:
+                  application/x-www-form-urlencoded:
+                    schema:
+                      type: object
+                      required: [key]
+                      properties:
+                        key: { type: string, description: "The event key of the row." }
+                        action: { enum: [save, reset], default: save }
+                        email: { const: "on" }
+                        slack: { const: "on" }
+                        msteams: { const: "on" }
+                        sms: { const: "on" }
+                        webhook: { const: "on" }
+              responses:
+                "303":
+                  description: 'Written; `Location` is the page again, relative (`preferences?token=…&saved=<key>`).'
+                  headers:
+                    X-Request-Id: { $ref: "#/components/headers/X-Request-Id" }
+                    Location: { description: "The preference center, with a status for the row.", schema: { type: string } }
+                "400":
+                  description: 'A bad token, an unknown key or a critical key (which cannot be muted); an HTML page, nothing was changed.'
+                  headers: { X-Request-Id: { $ref: "#/components/headers/X-Request-Id" } }
+                  content:
+                    text/html: { schema: { type: string } }
+                "404":
+                  description: 'The pages are off, or the user is no longer in the directory (an HTML page); nothing was changed.'
+                  headers: { X-Request-Id: { $ref: "#/components/headers/X-Request-Id" } }
+                  content:
+                    text/html: { schema: { type: string } }
+                "413": { $ref: "#/components/responses/PayloadTooLarge" }
+                "503":
+                  description: 'The store cannot take the write now (an HTML page); nothing was changed.'
+                  headers:
+                    X-Request-Id: { $ref: "#/components/headers/X-Request-Id" }
+                    Retry-After: { $ref: "#/components/headers/Retry-After" }
+                  content:
+                    text/html: { schema: { type: string } }
           /api/v1/openapi.json:
             get:
               operationId: openapi

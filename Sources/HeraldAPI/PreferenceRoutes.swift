@@ -90,8 +90,7 @@ public struct PreferenceRoutes: Sendable {
             body.fail("body", "must set at least one of \(names.joined(separator: ", "))")
         }
         try body.check()
-        try await requireUserExists(user)
-        let row = try await dependencies.store.savePreferenceOverride(
+        let row = try await PreferenceWriter(store: dependencies.store).save(
             user: user,
             key: key,
             channels: channels,
@@ -103,7 +102,7 @@ public struct PreferenceRoutes: Sendable {
     func reset(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let user = try matrixUser(request, context, scope: .preferencesWrite)
         let key = try context.parameters.require("eventKey")
-        let row = try await dependencies.store.resetPreferences(
+        let row = try await PreferenceWriter(store: dependencies.store).reset(
             user: user,
             key: key,
             catalog: dependencies.catalog.current

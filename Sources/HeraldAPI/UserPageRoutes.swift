@@ -6,25 +6,43 @@ import Hummingbird
 /// Herald's own pages for end users (SPEC §11.7), reached through signed links with no login: one-click
 /// unsubscribe (RFC 8058) at `/u/<token>` and the preference center at `/preferences?token=…`. Every write goes
 /// through the same store operations as `PATCH`/`DELETE /api/v1/notifications/preferences/{eventKey}`
-/// (`savePreferenceOverride`, `resetPreferences`). Generic over the request context, so the API mounts it on
-/// its router and tests on a plain one.
+/// (`PreferenceWriter`). Generic over the request context, so the API mounts it on its router and tests on a
+/// plain one.
+///
+/// Without a link secret (`auth.linkSecretFile` not configured) the routes still exist, so the router is the same
+/// whatever the configuration, but every page answers 404 and nothing is written.
+///
+/// Links inside the pages (form actions, redirects) are relative, so the pages work behind a reverse proxy that
+/// serves them under a path prefix of `links.publicURL`.
 public struct UserPageRoutes: Sendable {
-    public let store: any Store
+    public let writer: PreferenceWriter
     /// The catalog in force (custom keys may be added at run time).
     public let catalog: @Sendable () -> Catalog
-    public let signer: LinkSigner
+    /// Nil when the pages are off.
+    public let signer: LinkSigner?
     public let clock: any WallClock
 
     public init(
         store: any Store,
         catalog: @escaping @Sendable () -> Catalog,
-        signer: LinkSigner,
+        signer: LinkSigner?,
         clock: any WallClock = SystemWallClock()
     ) {
-        self.store = store
+        self.writer = PreferenceWriter(store: store)
         self.catalog = catalog
         self.signer = signer
         self.clock = clock
+    }
+
+    /// The pages of the API built from `dependencies` (its store, catalog, clock and link signer).
+    public init(dependencies: APIDependencies) {
+        let catalog = dependencies.catalog
+        self.init(
+            store: dependencies.store,
+            catalog: { catalog.current },
+            signer: dependencies.linkSigner,
+            clock: dependencies.clock
+        )
     }
 
     /// The paths these routes serve (for the API's route table and OpenAPI check).
@@ -32,10 +50,10 @@ public struct UserPageRoutes: Sendable {
 
     /// Adds the four routes to `router`.
     public func register<Context: RequestContext>(on router: Router<Context>) {
-        router.get("/u/:token") { _, context in
+        router.get("/u/{token}") { _, context in
             await self.confirmUnsubscribe(token: context.parameters.get("token") ?? "")
         }
-        router.post("/u/:token") { request, context in
+        router.post("/u/{token}") { request, context in
             let body = try await request.body.collect(upTo: 16 * 1024)
             return await self.unsubscribe(token: context.parameters.get("token") ?? "", body: String(buffer: body))
         }
@@ -55,11 +73,18 @@ public struct UserPageRoutes: Sendable {
         }
     }
 
+    /// The claims of `token` for `purpose`; throws the refusal (or `.disabled` when the pages are off).
+    private func verify(_ token: String, _ purpose: LinkSigner.Purpose) throws(LinkSigner.Refusal) -> LinkSigner.Claims
+    {
+        guard let signer else { throw .disabled }
+        return try signer.verify(token, purpose: purpose, now: clock.now())
+    }
+
     // MARK: One-click unsubscribe
 
     func confirmUnsubscribe(token: String) async -> Response {
         do {
-            let claims = try signer.verify(token, purpose: .unsubscribe, now: clock.now())
+            let claims = try verify(token, .unsubscribe)
             guard let key = claims.key, let channel = claims.channel else { throw LinkSigner.Refusal.malformed }
             let description = catalog().entry(for: key)?.description ?? key
             return Self.html(
@@ -68,11 +93,12 @@ public struct UserPageRoutes: Sendable {
                     key: key,
                     description: description,
                     channel: channel,
-                    action: "/u/" + token
+                    // The page's own address: the form posts back to the link.
+                    action: token
                 )
             )
         } catch {
-            return Self.html(.badRequest, UserPages.invalidLink(error as? LinkSigner.Refusal ?? .malformed))
+            return Self.refused(error as? LinkSigner.Refusal ?? .malformed)
         }
     }
 
@@ -81,9 +107,9 @@ public struct UserPageRoutes: Sendable {
     func unsubscribe(token: String, body: String) async -> Response {
         let claims: LinkSigner.Claims
         do {
-            claims = try signer.verify(token, purpose: .unsubscribe, now: clock.now())
+            claims = try verify(token, .unsubscribe)
         } catch {
-            return Self.html(.badRequest, UserPages.invalidLink(error))
+            return Self.refused(error)
         }
         guard let key = claims.key, let channel = claims.channel, Channel.personal.contains(channel) else {
             return Self.html(.badRequest, UserPages.invalidLink(.malformed))
@@ -100,12 +126,7 @@ public struct UserPageRoutes: Sendable {
         }
         let catalog = self.catalog()
         do {
-            _ = try await store.savePreferenceOverride(
-                user: claims.user,
-                key: key,
-                channels: [channel: false],
-                catalog: catalog
-            )
+            _ = try await writer.save(user: claims.user, key: key, channels: [channel: false], catalog: catalog)
         } catch {
             return Self.failure(error)
         }
@@ -115,10 +136,11 @@ public struct UserPageRoutes: Sendable {
                 key: key,
                 description: catalog.entry(for: key)?.description ?? key,
                 channel: channel,
-                preferencesURL: "/preferences?token="
-                    + signer.token(
-                        LinkSigner.Claims(purpose: .preferences, user: claims.user, expires: claims.expires)
-                    )
+                // Relative to /u/<token>.
+                preferencesURL: signer.map {
+                    "../preferences?token="
+                        + $0.token(LinkSigner.Claims(purpose: .preferences, user: claims.user, expires: claims.expires))
+                }
             )
         )
     }
@@ -135,13 +157,13 @@ public struct UserPageRoutes: Sendable {
     func preferenceCenter(token: String, saved: String?, reset: String?) async -> Response {
         let claims: LinkSigner.Claims
         do {
-            claims = try signer.verify(token, purpose: .preferences, now: clock.now())
+            claims = try verify(token, .preferences)
         } catch {
-            return Self.html(.badRequest, UserPages.invalidLink(error))
+            return Self.refused(error)
         }
         let catalog = self.catalog()
         do {
-            let rows = try await store.preferenceMatrix(user: claims.user, catalog: catalog)
+            let rows = try await writer.store.preferenceMatrix(user: claims.user, catalog: catalog)
             var status: String?
             if let key = saved, let entry = catalog.entry(for: key) { status = "Saved: \(entry.description)." }
             if let key = reset, let entry = catalog.entry(for: key) {
@@ -152,8 +174,9 @@ public struct UserPageRoutes: Sendable {
                 UserPages.preferenceCenter(
                     rows: rows,
                     catalog: catalog,
-                    action: "/preferences?token=" + token,
-                    status: status
+                    action: "preferences?token=" + token,
+                    status: status,
+                    statusKey: reset ?? saved
                 )
             )
         } catch {
@@ -166,9 +189,9 @@ public struct UserPageRoutes: Sendable {
     func savePreferences(token: String, body: String) async -> Response {
         let claims: LinkSigner.Claims
         do {
-            claims = try signer.verify(token, purpose: .preferences, now: clock.now())
+            claims = try verify(token, .preferences)
         } catch {
-            return Self.html(.badRequest, UserPages.invalidLink(error))
+            return Self.refused(error)
         }
         let fields = UserPages.formFields(body)
         let catalog = self.catalog()
@@ -185,21 +208,17 @@ public struct UserPageRoutes: Sendable {
         do {
             let query: String
             if fields["action"] == "reset" {
-                _ = try await store.resetPreferences(user: claims.user, key: key, catalog: catalog)
+                _ = try await writer.reset(user: claims.user, key: key, catalog: catalog)
                 query = "reset"
             } else {
                 var channels: [Channel: Bool] = [:]
                 for channel in Channel.personal { channels[channel] = fields[channel.rawValue] == "on" }
-                _ = try await store.savePreferenceOverride(
-                    user: claims.user,
-                    key: key,
-                    channels: channels,
-                    catalog: catalog
-                )
+                _ = try await writer.save(user: claims.user, key: key, channels: channels, catalog: catalog)
                 query = "saved"
             }
             var headers = Self.pageHeaders
-            headers[.location] = "/preferences?token=\(token)&\(query)=\(key)#form-key-\(key)"
+            // Relative to /preferences, like the form's action.
+            headers[.location] = "preferences?token=\(token)&\(query)=\(key)#form-key-\(key)"
             return Response(status: .seeOther, headers: headers)
         } catch {
             return Self.failure(error)
@@ -220,11 +239,26 @@ public struct UserPageRoutes: Sendable {
         return headers
     }()
 
+    /// The answer to a refused link: 400, or 404 when the pages are off.
+    static func refused(_ refusal: LinkSigner.Refusal) -> Response {
+        html(refusal == .disabled ? .notFound : .badRequest, UserPages.invalidLink(refusal))
+    }
+
     static func html(_ status: HTTPResponse.Status, _ page: String) -> Response {
         Response(status: status, headers: pageHeaders, body: ResponseBody(byteBuffer: ByteBuffer(string: page)))
     }
 
     static func failure(_ error: any Error) -> Response {
+        if (error as? APIError)?.status == .notFound {
+            return html(
+                .notFound,
+                UserPages.page(
+                    title: "Not changed",
+                    main: "<h1>Not changed</h1><p class=\"error\" role=\"alert\">This account is not known any more. "
+                        + "Nothing was changed.</p>"
+                )
+            )
+        }
         if error is ValidationFailure {
             return html(
                 .badRequest,

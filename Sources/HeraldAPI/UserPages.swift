@@ -32,7 +32,11 @@ enum UserPages {
           border-radius: 4px; padding: 0 .4rem; margin-left: .5rem; }
         .note { color: #3d3d3d; } .status { background: #e8f4e8; border-left: 4px solid #1e6b1e; padding: .5rem 1rem; }
         .error { background: #fbeaea; border-left: 4px solid #a11a1a; padding: .5rem 1rem; }
-        @media (max-width: 40em) { body { padding: .5rem; } .channels { flex-direction: column; gap: 0; } }
+        .actions { display: flex; flex-wrap: wrap; gap: .5rem; }
+        .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
+          white-space: nowrap; }
+        @media (max-width: 40em) { body { padding: .5rem; } fieldset { padding: .5rem .75rem; }
+          .channels { display: grid; grid-template-columns: 1fr 1fr; gap: 0 .75rem; } }
         </style>
         </head>
         <body>
@@ -48,8 +52,12 @@ enum UserPages {
     /// The 400 page for a link that is not (or no longer) valid.
     static func invalidLink(_ refusal: LinkSigner.Refusal) -> String {
         let reason =
-            refusal == .expired
-            ? "This link has expired." : "This link is not valid: it may have been altered or copied incompletely."
+            switch refusal {
+            case .expired: "This link has expired."
+            case .disabled: "These pages are not enabled on this server."
+            case .malformed, .forged, .wrongPurpose:
+                "This link is not valid: it may have been altered or copied incompletely."
+            }
         return page(
             title: "Link not valid",
             main: """
@@ -90,12 +98,14 @@ enum UserPages {
         )
     }
 
-    /// The preference center: the user's matrix grouped by notification type, one form per key.
+    /// The preference center: the user's matrix grouped by notification type, one form per key. `status` (after a
+    /// save or reset) is shown in the row of `statusKey`, where the redirect scrolls to.
     static func preferenceCenter(
         rows: [PreferenceMatrixRow],
         catalog: Catalog,
         action: String,
-        status: String?
+        status: String?,
+        statusKey: String? = nil
     ) -> String {
         var groups: [String: [(PreferenceMatrixRow, CatalogEntry)]] = [:]
         for row in rows {
@@ -104,19 +114,26 @@ enum UserPages {
         }
         var html = "<h1>Notification settings</h1>\n"
         html += "<p class=\"note\">Choose, for each kind of notification, the channels it may reach you on.</p>\n"
-        if let status { html += "<p class=\"status\" role=\"status\">\(escape(status))</p>\n" }
+        if let status, statusKey == nil { html += "<p class=\"status\" role=\"status\">\(escape(status))</p>\n" }
         for type in groups.keys.sorted(by: typeOrder) {
             html += "<section aria-labelledby=\"type-\(escape(type))\">\n"
             html += "<h2 id=\"type-\(escape(type))\">\(escape(typeTitle(type)))</h2>\n"
             for (row, entry) in groups[type] ?? [] {
-                html += rowForm(row, entry: entry, action: action)
+                html += rowForm(row, entry: entry, action: action, status: row.eventKey == statusKey ? status : nil)
             }
             html += "</section>\n"
         }
         return page(title: "Notification settings", main: html)
     }
 
-    private static func rowForm(_ row: PreferenceMatrixRow, entry: CatalogEntry, action: String) -> String {
+    private static func rowForm(
+        _ row: PreferenceMatrixRow,
+        entry: CatalogEntry,
+        action: String,
+        status: String?
+    )
+        -> String
+    {
         let id = "key-" + escape(row.eventKey)
         let badge = row.customized ? "<span class=\"badge\">Customized</span>" : ""
         var html = "<form method=\"post\" action=\"\(escape(action))\" id=\"form-\(id)\">\n"
@@ -134,13 +151,16 @@ enum UserPages {
             html += "name=\"\(channel.rawValue)\" value=\"on\"\(checked)> \(channelName(channel))</label>\n"
         }
         html += "</div>\n"
-        html += "<button type=\"submit\" name=\"action\" value=\"save\" id=\"save-\(id)\">Save "
-        html += "\(escape(entry.description))</button>\n"
+        if let status { html += "<p class=\"status\" role=\"status\">\(escape(status))</p>\n" }
+        // Short visible labels; screen readers hear which row each button belongs to.
+        let what = "<span class=\"sr-only\"> \(escape(entry.description))</span>"
+        html += "<div class=\"actions\">\n"
+        html += "<button type=\"submit\" name=\"action\" value=\"save\" id=\"save-\(id)\">Save\(what)</button>\n"
         if row.customized {
             html += "<button type=\"submit\" name=\"action\" value=\"reset\" class=\"secondary\" id=\"reset-\(id)\">"
-            html += "Reset to defaults</button>\n"
+            html += "Reset to defaults<span class=\"sr-only\">:\(what)</span></button>\n"
         }
-        return html + "</fieldset>\n</form>\n"
+        return html + "</div>\n</fieldset>\n</form>\n"
     }
 
     static func value(_ row: PreferenceMatrixRow, _ channel: Channel) -> Bool {

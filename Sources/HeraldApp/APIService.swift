@@ -105,7 +105,8 @@ extension Daemon {
         clock: any WallClock,
         metricsText: @escaping @Sendable () -> String,
         transport: CurlTransport,
-        liveness: WorkerLiveness
+        liveness: WorkerLiveness,
+        links: LinkSigner? = nil
     ) throws -> DaemonAPI? {
         let notConfigured = loaded.notConfigured
         let configuration = loaded.configuration
@@ -156,7 +157,9 @@ extension Daemon {
             },
             metricsExposition: metricsText,
             catalogChanged: { catalog in
-                fanOut.replacePlanner(Daemon.planner(loaded, providers: providers, catalog: catalog))
+                fanOut.replacePlanner(
+                    Daemon.planner(loaded, providers: providers, catalog: catalog, links: links, clock: clock)
+                )
             }
         )
         var dependencies = APIDependencies(
@@ -170,7 +173,8 @@ extension Daemon {
             ),
             notifiers: notifiers,
             operations: operations,
-            logger: logger
+            logger: logger,
+            linkSigner: links
         )
         dependencies.otp = makeOTPService(loaded, store: store, send: send, clock: clock, logger: logger)
         let gate = ListenerGate()

@@ -159,6 +159,10 @@ public struct LogSection: Sendable, Decodable {
 public struct LinksSection: Sendable, Decodable {
     /// The notification settings page, `{key}` standing for the event key.
     public var settingsURL: String?
+    /// Where Herald's own pages are reached from outside (one-click unsubscribe and the preference center,
+    /// SPEC §11.7), e.g. `https://herald.example.com`; links are `<publicURL>/u/<token>` and
+    /// `<publicURL>/preferences?token=…`.
+    public var publicURL: String?
 }
 
 /// `email`: message defaults.
@@ -268,6 +272,10 @@ public struct AuthSection: Sendable, Decodable {
     public var tokens: [Token]?
     public var jwt: JWT?
     public var preferencesPerMinute: Int?
+    /// The HMAC key of the links to Herald's own pages (`linkSecretFile` or `${ENV}`); without it the pages
+    /// are off and emails carry no `List-Unsubscribe`.
+    public var linkSecret: String?
+    public var linkSecretFile: String?
 }
 
 /// One entry of `catalog`: a custom event key.

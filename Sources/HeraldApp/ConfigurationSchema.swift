@@ -43,7 +43,7 @@ enum ConfigurationSchema {
             "requestTimeoutSeconds": .scalar, "maxHostConnections": .scalar,
         ]),
         "log": .object(["level": .scalar, "format": .scalar]),
-        "links": .object(["settingsURL": .scalar]),
+        "links": .object(["settingsURL": .scalar, "publicURL": .scalar]),
         "email": .object(["subjectPrefix": .scalar]),
         "defaults": .anyKeys,
         "notifiers": .list(notifier),
@@ -54,6 +54,7 @@ enum ConfigurationSchema {
                 "ed25519PublicKeyFile": .scalar, "issuer": .scalar, "audience": .scalar,
             ]),
             "preferencesPerMinute": .scalar,
+            "linkSecret": .scalar, "linkSecretFile": .scalar,
         ]),
         "catalog": .list(
             .object([

@@ -42,6 +42,7 @@ struct ConfigurationValidator {
         validateRetention()
         validateAuth()
         validateOTP()
+        validateLinks()
         if let address = configuration.server?.metricsListen, MetricsListener.parse(address) == nil {
             fail("server.metricsListen", "must be host:port, e.g. 127.0.0.1:9425")
         }
@@ -335,6 +336,44 @@ struct ConfigurationValidator {
 
     /// The shortest HMAC key of passcodes accepted (128 bits).
     static let minimumOTPSecretBytes = 16
+    /// `links.publicURL` and `auth.linkSecret(File)` (SPEC §11.7): both or neither. The public URL must be
+    /// https (RFC 8058 one-click needs it) unless it names this machine (`make run`, tests); it takes no query
+    /// or fragment since paths are appended to it. The secret, like the JWT key, needs 32 bytes. With
+    /// `secrets.whenMissing: notConfigured` an absent secret turns the pages off instead of refusing the file.
+    private mutating func validateLinks() {
+        let auth = configuration.auth
+        resolveSecret(value: auth?.linkSecret, file: auth?.linkSecretFile, path: "auth.linkSecret")
+        // Absent in lenient mode: the pages are off (the daemon logs it), no notifier is concerned.
+        missingSecrets.removeAll { $0 == "auth.linkSecret" }
+        let named = auth?.linkSecret != nil || auth?.linkSecretFile != nil
+        let secretField = auth?.linkSecretFile != nil ? "auth.linkSecretFile" : "auth.linkSecret"
+        if let secret = secrets["auth.linkSecret"], secret.utf8.count < 32 {
+            fail(secretField, "must hold at least 32 bytes")
+        }
+        guard let url = configuration.links.publicURL else {
+            if named { fail("links.publicURL", "is required with \(secretField) (where the links point)") }
+            return
+        }
+        if let problem = AddressValidator.urlProblem(url) {
+            fail("links.publicURL", problem)
+        } else if url.contains("?") || url.contains("#") {
+            fail("links.publicURL", "must not have a query or fragment (paths are appended to it)")
+        } else if !url.lowercased().hasPrefix("https://") && !Self.isLoopback(url) {
+            fail("links.publicURL", "must be an https:// URL (RFC 8058 one-click unsubscribe), or name this machine")
+        }
+        if !named { fail("auth.linkSecretFile", "is required with links.publicURL (the HMAC key of the links)") }
+    }
+
+    /// Whether an http URL names the loopback interface (`localhost`, `127.0.0.0/8`, `[::1]`).
+    static func isLoopback(_ url: String) -> Bool {
+        let afterScheme = url.drop(while: { $0 != ":" }).dropFirst(3)
+        let authority = afterScheme.prefix(while: { $0 != "/" }).lowercased()
+        let host =
+            authority.hasPrefix("[")
+            ? String(authority.prefix(while: { $0 != "]" }).dropFirst())
+            : String(authority.prefix(while: { $0 != ":" }))
+        return host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
 
     /// Secrets of the notifier being validated that are named but absent (lenient mode only).
     private var missingSecrets: [String] = []
@@ -379,7 +418,7 @@ struct ConfigurationValidator {
     /// not exist leaves the notifier out instead (a file that exists but cannot be read, or is empty, is still
     /// refused: that is a broken deployment, not an absent secret).
     private mutating func resolveSecret(value: String?, file: String?, path: String, required: Bool = false) {
-        if configuration.secrets.leavesNotifiersOut, path.hasPrefix("notifiers[") {
+        if configuration.secrets.leavesNotifiersOut, path.hasPrefix("notifiers[") || path == "auth.linkSecret" {
             resolveOptionalSecret(value: value, file: file, path: path, required: required)
             return
         }

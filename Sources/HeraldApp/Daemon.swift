@@ -64,6 +64,9 @@ struct ConfigurationReloader: Sendable {
     let logger: Logger
     /// The store, when it validates events itself (the PostgreSQL outbox validates with the catalog).
     var postgres: PostgresStore?
+    /// The links of Herald's own pages, fixed at start: the pages check them with the same key.
+    var links: LinkSigner?
+    var clock: any WallClock = SystemWallClock()
 
     /// Re-reads the configuration file; an invalid file is refused with every problem logged, and the running
     /// configuration stays.
@@ -75,7 +78,9 @@ struct ConfigurationReloader: Sendable {
             Daemon.logNotConfigured(loaded, logger: logger)
             send.replaceProviders(providers)
             let catalog = catalog.replace(base: loaded.catalog)
-            fanOut.replacePlanner(Daemon.planner(loaded, providers: providers, catalog: catalog))
+            fanOut.replacePlanner(
+                Daemon.planner(loaded, providers: providers, catalog: catalog, links: links, clock: clock)
+            )
             postgres?.replaceIntake(EventIntake(catalog: catalog))
             if let level = Logger.Level(rawValue: loaded.configuration.log.level) { logLevel.value = level }
             logger.info("configuration reloaded", metadata: ["notifiers": "\(providers.all.count)"])
@@ -93,15 +98,30 @@ struct ConfigurationReloader: Sendable {
 /// Composition root of `herald serve`.
 public enum Daemon {
     /// The fan-out planner for a configuration.
-    static func planner(_ loaded: LoadedConfiguration, providers: ProviderSet, catalog: Catalog? = nil) -> FanOutPlanner
-    {
+    static func planner(
+        _ loaded: LoadedConfiguration,
+        providers: ProviderSet,
+        catalog: Catalog? = nil,
+        links: LinkSigner?,
+        clock: any WallClock
+    ) -> FanOutPlanner {
         FanOutPlanner(
             catalog: catalog ?? loaded.catalog,
             providers: providers,
             audience: DirectoryAudience(fallthroughLimit: loaded.configuration.worker.fallthroughLimit),
             settingsURLTemplate: loaded.configuration.links.settingsURL,
-            subjectPrefix: loaded.configuration.email.subjectPrefix
+            subjectPrefix: loaded.configuration.email.subjectPrefix,
+            links: links,
+            clock: clock
         )
+    }
+
+    /// The signer of the links to Herald's own pages (SPEC §11.7), when `links.publicURL` and the link secret are
+    /// both set; nil turns the pages off and leaves `List-Unsubscribe` out of emails.
+    static func linkSigner(_ loaded: LoadedConfiguration) -> LinkSigner? {
+        guard let publicURL = loaded.configuration.links.publicURL, let secret = loaded.secret("auth.linkSecret")
+        else { return nil }
+        return LinkSigner(secret: Data(secret.utf8), publicURL: publicURL)
     }
 
     /// Opens the store named by the configuration and applies migrations. The command line's SQLite stores
@@ -163,6 +183,13 @@ public enum Daemon {
         output.setSecrets(loaded.secretValues)
         let providers = try ProviderFactory.makeProviders(loaded)
         logNotConfigured(loaded, logger: logger)
+        let links = linkSigner(loaded)
+        if links == nil, configuration.links.publicURL != nil {
+            logger.warning(
+                "one-click unsubscribe and the preference center are off: the link secret is absent",
+                metadata: ["field": "auth.linkSecret"]
+            )
+        }
         let catalog = RuntimeCatalog(base: loaded.catalog, added: storedCatalog)
         let transport = CurlTransport(maxHostConnections: configuration.worker.maxHostConnections)
         let counters = WorkerCounters(metrics: metrics.worker)
@@ -192,7 +219,7 @@ public enum Daemon {
         )
         let fanOut = FanOutStage(
             store: store,
-            planner: planner(loaded, providers: providers, catalog: catalog.current),
+            planner: planner(loaded, providers: providers, catalog: catalog.current, links: links, clock: clock),
             clock: clock,
             configuration: FanOutConfiguration(
                 batchSize: worker.batchSize,
@@ -243,7 +270,9 @@ public enum Daemon {
             logLevel: level,
             output: output,
             logger: logger,
-            postgres: store as? PostgresStore
+            postgres: store as? PostgresStore,
+            links: links,
+            clock: clock
         )
         services.append(entry(ReloadService(path: configPath, reloader: reloader), "reload"))
         services.append(
@@ -269,7 +298,8 @@ public enum Daemon {
             clock: clock,
             metricsText: metricsText,
             transport: transport,
-            liveness: liveness
+            liveness: liveness,
+            links: links
         )
         for service in api?.services ?? [] { services.append(entry(service.service, service.name)) }
         services.append(

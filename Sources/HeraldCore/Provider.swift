@@ -1,9 +1,13 @@
 import Foundation
 
-/// Per-event context shared by all of an event's recipients, computed once per event.
+/// Per-event context shared by all of an event's recipients, computed once per event; the planner fills the
+/// per-recipient links (settings, unsubscribe) into a copy for each directory user.
 public struct RenderContext: Sendable, Hashable {
     /// The recipient's notification settings link for the event's key.
     public var settingsURL: String?
+    /// The recipient's one-click unsubscribe link for the event's key on the message's channel (SPEC §11.7,
+    /// RFC 8058): set for directory users when Herald's pages are on.
+    public var unsubscribeURL: String?
     /// The project's display name, when known.
     public var projectName: String?
     /// The organization's display name, when known.
@@ -15,9 +19,11 @@ public struct RenderContext: Sendable, Hashable {
         settingsURL: String? = nil,
         projectName: String? = nil,
         organizationName: String? = nil,
-        subjectPrefix: String = "[Herald]"
+        subjectPrefix: String = "[Herald]",
+        unsubscribeURL: String? = nil
     ) {
         self.settingsURL = settingsURL
+        self.unsubscribeURL = unsubscribeURL
         self.projectName = projectName
         self.organizationName = organizationName
         self.subjectPrefix = subjectPrefix

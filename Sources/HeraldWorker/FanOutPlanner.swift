@@ -89,19 +89,49 @@ public struct FanOutPlanner: Sendable {
     /// The settings link, with `{key}` standing for the event key.
     public var settingsURLTemplate: String?
     public var subjectPrefix: String
+    /// Signs each directory user's links to Herald's own pages (SPEC §11.7): one-click unsubscribe on email,
+    /// and the preference center as the settings link when `settingsURLTemplate` is nil. Nil: no such links.
+    public var links: (any RecipientLinks)?
+    /// When links are issued (their expiry counts from fan-out).
+    public var clock: any WallClock
 
     public init(
         catalog: Catalog,
         providers: ProviderSet,
         audience: any AudienceResolver = NoDirectoryAudience(),
         settingsURLTemplate: String? = nil,
-        subjectPrefix: String = "[Herald]"
+        subjectPrefix: String = "[Herald]",
+        links: (any RecipientLinks)? = nil,
+        clock: any WallClock = SystemWallClock()
     ) {
         self.catalog = catalog
         self.providers = providers
         self.audience = audience
         self.settingsURLTemplate = settingsURLTemplate
         self.subjectPrefix = subjectPrefix
+        self.links = links
+        self.clock = clock
+    }
+
+    /// The context of one target's message: the event's, plus the user's own signed links. Critical keys
+    /// cannot be muted, so their messages carry neither.
+    func context(
+        _ base: RenderContext,
+        for target: PlannedTarget,
+        event: Event,
+        entry: CatalogEntry,
+        now: Date?
+    )
+        -> RenderContext
+    {
+        guard let links, let now, !entry.critical, target.recipient.kind == .user, let user = target.recipient.id,
+            Channel.personal.contains(target.channel)
+        else { return base }
+        let signed = links.links(user: user, key: event.key, channel: target.channel, now: now)
+        var context = base
+        if context.settingsURL == nil { context.settingsURL = signed.preferencesURL }
+        if target.channel == .email { context.unsubscribeURL = signed.unsubscribeURL }
+        return context
     }
 
     /// Everything that became of the event; `problems` lists render failures for the log.
@@ -131,6 +161,7 @@ public struct FanOutPlanner: Sendable {
             settingsURL: settingsURLTemplate.map { $0.replacingOccurrences(of: "{key}", with: event.key) },
             subjectPrefix: subjectPrefix
         )
+        let now = links == nil ? nil : clock.now()
         var seen = Set<String>()
         var deliveries: [NewDelivery] = []
         var problems: [String] = []
@@ -168,7 +199,7 @@ public struct FanOutPlanner: Sendable {
                 entry: entry,
                 recipient: target.recipient,
                 reason: target.reason,
-                context: context
+                context: self.context(context, for: target, event: event, entry: entry, now: now)
             )
             do {
                 let rendered = try provider.render(input)

@@ -38,7 +38,8 @@ final class APIHarness: Sendable {
         storeDirectory: URL? = nil,
         jwtIssuer: String? = nil,
         jwtAudience: String? = nil,
-        otp: (@Sendable (_ store: SQLiteStore, _ clock: ManualClock) -> OTPService)? = nil
+        otp: (@Sendable (_ store: SQLiteStore, _ clock: ManualClock) -> OTPService)? = nil,
+        linkSigner: LinkSigner? = nil
     ) async throws {
         if let storeDirectory {
             directory = storeDirectory
@@ -91,7 +92,8 @@ final class APIHarness: Sendable {
             limits: limits,
             notifiers: notifiers,
             operations: operations,
-            logger: logger
+            logger: logger,
+            linkSigner: linkSigner
         )
         dependencies.otp = otp?(store, clock)
         self.dependencies = dependencies

@@ -110,6 +110,11 @@ struct ConfigurationTests {
             atomically: true,
             encoding: .utf8
         )
+        try "dev-link-secret-0123456789abcdef0123456789".write(
+            to: secrets.appendingPathComponent("link-secret"),
+            atomically: true,
+            encoding: .utf8
+        )
         let config = directory.appendingPathComponent("config")
         try FileManager.default.createDirectory(at: config, withIntermediateDirectories: true)
         try FileManager.default.copyItem(
@@ -118,6 +123,7 @@ struct ConfigurationTests {
         )
         let loaded = try ConfigurationLoader.load(yaml: yaml, baseDirectory: config, environment: [:])
         #expect(try ProviderFactory.makeProviders(loaded).all.count == loaded.configuration.notifiers.count)
+        #expect(Daemon.linkSigner(loaded)?.publicURL == "http://127.0.0.1:8425", "make run serves the pages")
     }
 
     @Test(arguments: [

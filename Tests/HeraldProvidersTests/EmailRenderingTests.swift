@@ -63,6 +63,7 @@ struct EmailRenderingTests {
         #expect(html.header("Content-Type") == "text/html; charset=UTF-8")
 
         let settings = Fixtures.context(key).settingsURL!
+        let unsubscribe = Fixtures.context(key).unsubscribeURL!
         let event = Fixtures.event(key)
         let content = NeutralContent(Fixtures.input(key, recipient: EmailFixtures.ann))
         #expect(text.text.contains(content.title))
@@ -74,6 +75,8 @@ struct EmailRenderingTests {
         let critical = Fixtures.catalog.entry(for: key)?.critical == true
         #expect(text.text.contains(settings) != critical)
         #expect(html.text.contains("href=\"\(settings)\"") != critical)
+        #expect(text.text.contains("Unsubscribe: \(unsubscribe)") != critical)
+        #expect(html.text.contains("href=\"\(unsubscribe)\"") != critical)
         #expect(text.text.contains(content.reasonLine))
         if let url = content.url {
             #expect(html.text.contains("<a href=\"\(EmailBody.escape(url))\""), "the title links to \(url)")
@@ -87,7 +90,7 @@ struct EmailRenderingTests {
         #expect(mail.header("From") == "Herald Alerts <notify@herald.example>")
         #expect(mail.header("Date") == "Mon, 23 Nov 2026 10:00:00 +0000")
         #expect(mail.header("X-Herald-Event-Id") == event.id)
-        #expect(mail.header("List-Unsubscribe") == (critical ? nil : "<\(settings)>"))
+        #expect(mail.header("List-Unsubscribe") == (critical ? nil : "<\(unsubscribe)>"))
         #expect(mail.header("List-Unsubscribe-Post") == (critical ? nil : "List-Unsubscribe=One-Click"))
         #expect(mail.header("Auto-Submitted") == "auto-generated")
         #expect(ParsedMail.decodeEncodedWords(mail.header("Subject") ?? "") == "[Herald] \(content.title)")
@@ -214,15 +217,17 @@ struct EmailRenderingTests {
         #expect(mail.htmlPart?.text.contains("<b>&") == false)
     }
 
-    @Test("Unsafe links are not linked; no settings URL means no List-Unsubscribe")
+    @Test("Unsafe links are not linked; no unsubscribe link of Herald's means no List-Unsubscribe")
     func links() throws {
         var input = Fixtures.input("payout_processed", recipient: EmailFixtures.ann)
         input.event.data["url"] = .string("javascript:alert(1)")
-        input.context.settingsURL = nil
+        input.context.unsubscribeURL = nil
         let mail = try ParsedMail(try provider.render(input).body)
         #expect(mail.htmlPart?.text.contains("javascript:") == false)
-        #expect(mail.header("List-Unsubscribe") == nil)
+        #expect(mail.header("List-Unsubscribe") == nil, "a settings page elsewhere is not a one-click endpoint")
         #expect(mail.header("List-Unsubscribe-Post") == nil)
+        #expect(mail.textPart?.text.contains("Notification settings: https://tracker.example/") == true)
+        #expect(mail.textPart?.text.contains("Unsubscribe:") == false)
     }
 
     @Test("An overlong subject is cut with a visible mark and reported")

@@ -158,7 +158,8 @@ enum Fixtures {
         RenderContext(
             settingsURL: "https://tracker.example/settings/notifications/\(key)",
             projectName: key == "payout_processed" || key == "new_message_creator" ? nil : "Backend",
-            organizationName: "Acme"
+            organizationName: "Acme",
+            unsubscribeURL: "https://herald.example/u/signed-token-\(key)"
         )
     }
 

@@ -33,6 +33,7 @@ struct EmailBody: Sendable, Hashable {
         var footer: [String] = []
         if !content.footerParts.isEmpty { footer.append(content.footerParts.joined(separator: " · ")) }
         if let settings = safeLink(content.settingsURL) { footer.append("Notification settings: \(settings)") }
+        if let unsubscribe = safeLink(content.unsubscribeURL) { footer.append("Unsubscribe: \(unsubscribe)") }
         footer.append(content.reasonLine)
         // "-- " is the usual signature separator: mail clients grey out or fold what follows.
         paragraphs.append("-- \n" + footer.joined(separator: "\n"))
@@ -75,6 +76,9 @@ struct EmailBody: Sendable, Hashable {
         var footer = content.footerParts.map(escape)
         if let settings = safeLink(content.settingsURL) {
             footer.append("<a href=\"\(escape(settings))\" style=\"\(muted)\">Notification settings</a>")
+        }
+        if let unsubscribe = safeLink(content.unsubscribeURL) {
+            footer.append("<a href=\"\(escape(unsubscribe))\" style=\"\(muted)\">Unsubscribe</a>")
         }
         var small: [String] = []
         if !footer.isEmpty { small.append(footer.joined(separator: " · ")) }

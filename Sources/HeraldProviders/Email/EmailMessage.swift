@@ -130,15 +130,15 @@ struct EmailRenderer: Sendable {
         headers.append(.structured("MIME-Version", "1.0"))
         // RFC 3834: keeps vacation responders and auto-replies away from notifications.
         headers.append(.structured("Auto-Submitted", "auto-generated"))
-        if let settings = EmailBody.safeLink(content.settingsURL) {
-            if settings.utf8.count <= 900 {
-                headers.append(.structured("List-Unsubscribe", "<\(settings)>"))
-                // RFC 8058 one-click needs an HTTPS target.
-                if settings.lowercased().hasPrefix("https://") {
-                    headers.append(.structured("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
-                }
+        // RFC 8058: Herald's own signed link, which takes the one-click POST. Its scheme is checked at
+        // configuration (https, or this machine for local runs); a settings page elsewhere is not an unsubscribe
+        // endpoint, so without Herald's link there is no List-Unsubscribe.
+        if let unsubscribe = EmailBody.safeLink(content.unsubscribeURL) {
+            if unsubscribe.utf8.count <= 900 {
+                headers.append(.structured("List-Unsubscribe", "<\(unsubscribe)>"))
+                headers.append(.structured("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
             } else {
-                truncations.append("email List-Unsubscribe left out: the settings URL is longer than 900 bytes")
+                truncations.append("email List-Unsubscribe left out: the unsubscribe URL is longer than 900 bytes")
             }
         }
         headers.append(.structured("X-Herald-Event-Id", EmailRenderer.token(eventId)))

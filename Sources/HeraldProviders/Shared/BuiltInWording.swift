@@ -233,6 +233,7 @@ struct BuiltInWording {
         content.facts = [.init(label: "Code", value: code), .init(label: "Expires in", value: lifetime)]
         content.url = nil
         content.settingsURL = nil
+        content.unsubscribeURL = nil
         content.reasonLine = "You are receiving this because a verification code was requested for this address."
     }
 

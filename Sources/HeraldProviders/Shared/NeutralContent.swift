@@ -43,6 +43,8 @@ public struct NeutralContent: Sendable, Hashable {
     public var environment: String?
     /// The recipient's notification settings link.
     public var settingsURL: String?
+    /// The recipient's one-click unsubscribe link (email's `List-Unsubscribe`).
+    public var unsubscribeURL: String?
     /// Why the recipient gets the message.
     public var reasonLine: String
 
@@ -84,6 +86,7 @@ public struct NeutralContent: Sendable, Hashable {
             settingsURL: NeutralContent.nonEmpty(input.context.settingsURL),
             reasonLine: ReasonSentence.text(for: input.reason, issueScoped: issueScoped)
         )
+        unsubscribeURL = NeutralContent.nonEmpty(input.context.unsubscribeURL)
         if input.entry.builtIn, let wording = BuiltInWording(event: event) {
             wording.apply(to: &self)
         } else {
