@@ -109,6 +109,14 @@ extension TestResponse {
     }
 }
 
+extension Sequence {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
+}
+
 /// A code of the same length that is not `code`.
 func wrongCode(for code: String) -> String {
     String(code.map { $0 == "0" ? "1" : "0" })
@@ -231,6 +239,40 @@ struct OTPRouteTests {
         // Refused requests stored nothing: 4 + 1 passcodes, each with one delivery.
         let status = try await harness.store.status(now: harness.clock.now())
         #expect(status.deliveries.values.reduce(0, +) == 5)
+    }
+
+    @Test func concurrentRequestsToOneDestinationCannotAllSlipUnderTheLimit() async throws {
+        let harness = try await OTPRouteFixture.harness()
+        try await harness.testLive { client in
+            let port = try #require(client.port)
+            // Twelve connections of their own, so the requests really overlap.
+            let connections = try await (0..<12).asyncMap { _ in
+                try await KeepAliveHTTPClient.connect(host: "127.0.0.1", port: port)
+            }
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for http in connections {
+                    group.addTask {
+                        let response = try await http.send(
+                            "POST",
+                            "/api/v1/projects/p1/otp",
+                            headers: [
+                                ("Authorization", "Bearer \(APIHarness.otpToken)"),
+                                ("Content-Type", "application/json"),
+                            ],
+                            body: Data(#"{"channel":"sms","to":"+15550000077"}"#.utf8)
+                        )
+                        await http.close()
+                        return response.status
+                    }
+                }
+                var all: [Int] = []
+                for try await status in group { all.append(status) }
+                return all
+            }
+            #expect(statuses.filter { $0 == 202 }.count == 1, "\(statuses)")
+            #expect(statuses.filter { $0 == 429 }.count == 11, "\(statuses)")
+        }
+        #expect(try await harness.store.status(now: harness.clock.now()).deliveries.values.reduce(0, +) == 1)
     }
 
     @Test func emailLimitsIgnoreLetterCase() async throws {
