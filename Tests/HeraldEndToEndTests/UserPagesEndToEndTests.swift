@@ -62,6 +62,14 @@ struct UserPagesEndToEndTests {
         #expect(accepted == ["pay-2"])
         try await fixture.env.waitForStatus("pay-2 fanned out", timeout: .seconds(30)) { $0.events["fannedOut"] == 2 }
         #expect(fixture.smtp.messages().count == 1, "no second email after the unsubscribe")
+        // Neither the key nor a link's token (a credential) reaches the daemon's output.
+        let output = fixture.env.allDaemonOutput()
+        let token = String(unsubscribe.split(separator: "/").last ?? "")
+        let preferenceToken = String(settings.split(separator: "=").last ?? "")
+        #expect(token.count > 40 && preferenceToken.count > 40)
+        for secret in [UserPagesFixture.linkSecret, token, preferenceToken] {
+            #expect(!output.contains(secret), "the daemon printed a secret or a link token")
+        }
         try await fixture.shutdown()
     }
 }
