@@ -322,6 +322,9 @@ public enum Commands {
             if loaded.configuration.otp != nil, loaded.secret("otp.secret") == nil {
                 CommandOutput.line("one-time passcodes off: otp.secret absent")
             }
+            if loaded.configuration.links.publicURL != nil, Daemon.linkSigner(loaded) == nil {
+                CommandOutput.line("one-click unsubscribe and the preference center off: auth.linkSecret absent")
+            }
             return 0
         } catch {
             CommandOutput.failure("\(configPath): " + error.problems.map(\.description).joined(separator: "; "))

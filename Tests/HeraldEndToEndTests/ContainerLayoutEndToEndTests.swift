@@ -157,6 +157,7 @@ func shellQuoted(_ word: String) -> String {
         #expect(!checked.contains("(slack) not configured") && !checked.contains("(webhook) not configured"))
         #expect(checked.contains("configuration ok: 4 notifiers"), "\(checked)")
         #expect(checked.contains("one-time passcodes off: otp.secret absent"), "\(checked)")
+        #expect(checked.contains("one-click unsubscribe and the preference center off: auth.linkSecret absent"))
         let log =
             report["log"].flatMap { try? String(contentsOfFile: work.appendingPathComponent($0).path, encoding: .utf8) }
             ?? ""
