@@ -29,6 +29,11 @@ struct PreferenceCenterBrowserTests {
             let overflow = try await browser.execute("return document.documentElement.scrollWidth > window.innerWidth")
             #expect(overflow as? Bool == false, "the page scrolls sideways on a 390 px window")
             try await browser.screenshot("preference-center-phone.png")
+            // WCAG contrast of every text element against its background: at least 7:1 (AAA).
+            let contrast = try await browser.execute(Self.worstContrastScript) as? String ?? ""
+            let worst = Double(contrast.split(separator: " ").first ?? "") ?? 0
+            #expect(worst >= 7, "lowest text contrast \(contrast)")
+            print("preference center: lowest text contrast \(contrast)")
 
             // A click on the Slack box of `note`, then on the row's Save button.
             let slack = try await browser.element("#key-note-slack")
@@ -83,6 +88,17 @@ struct PreferenceCenterBrowserTests {
             note = try #require(try await fixture.matrix()["note"])
             #expect(note["slack"] as? Bool == true && note["customized"] as? Bool == false, "\(note)")
             try await browser.screenshot("preference-center-reset-desktop.png")
+
+            // The email's unsubscribe link opened in the browser: a confirmation page, then its button.
+            let unsubscribe = try #require(mail.header("List-Unsubscribe")).dropFirst().dropLast()
+            try await browser.navigate(to: String(unsubscribe))
+            #expect(try await fixture.matrix()["payout_processed"]?["email"] as? Bool == true, "a GET changes nothing")
+            try await browser.screenshot("unsubscribe-confirmation-desktop.png")
+            try await browser.click(try await browser.element("form button[type=submit]"))
+            try await eventually("the unsubscribed page", timeout: .seconds(15), every: .milliseconds(50)) {
+                try await browser.pageSource.contains("<h1>Unsubscribed</h1>")
+            }
+            #expect(try await fixture.matrix()["payout_processed"]?["email"] as? Bool == false)
         } catch {
             await browser.close()
             try await fixture.shutdown()
@@ -91,4 +107,21 @@ struct PreferenceCenterBrowserTests {
         await browser.close()
         try await fixture.shutdown()
     }
+
+    /// The lowest WCAG 2 contrast ratio of the page's text elements against their nearest opaque background,
+    /// with the element that has it.
+    static let worstContrastScript = """
+        const channel = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+        const luminance = c => { const [r, g, b] = c.match(/[\\d.]+/g).map(Number).map(channel);
+          return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+        const background = e => { for (; e; e = e.parentElement) { const c = getComputedStyle(e).backgroundColor;
+          if (c !== 'transparent' && !c.startsWith('rgba(0, 0, 0, 0)')) return c; } return 'rgb(255, 255, 255)'; };
+        let worst = 100, which = '';
+        for (const e of document.querySelectorAll('h1, h2, legend, label, p, button, .badge')) {
+          const a = luminance(getComputedStyle(e).color), b = luminance(background(e));
+          const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+          if (ratio < worst) { worst = ratio; which = e.tagName + '.' + e.className; }
+        }
+        return worst.toFixed(2) + ' ' + which;
+        """
 }
