@@ -53,7 +53,7 @@ extension SQLiteStore {
         let select = try db.cachedStatement(
             sql: """
                 SELECT \(DeliveryRow.columns) FROM deliveries INDEXED BY deliveries_due
-                WHERE state IN ('pending', 'retrying', 'leased') AND due_at <= ?
+                WHERE \(Self.queued) AND due_at <= ?
                 ORDER BY due_at, id LIMIT ?
                 """
         )
@@ -160,7 +160,7 @@ extension SQLiteStore {
             let statement = try db.cachedStatement(
                 sql: """
                     SELECT due_at FROM deliveries INDEXED BY deliveries_due
-                    WHERE state IN ('pending', 'retrying', 'leased') ORDER BY due_at LIMIT 1
+                    WHERE \(Self.queued) ORDER BY due_at LIMIT 1
                     """
             )
             return try Int64.fetchOne(statement).map(Date.init(storeMillis:))
@@ -198,7 +198,7 @@ extension SQLiteStore {
                 db,
                 sql: """
                     SELECT due_at FROM deliveries INDEXED BY deliveries_due
-                    WHERE state IN ('pending', 'retrying', 'leased') AND state <> 'leased'
+                    WHERE \(Self.queued) AND state <> 'leased'
                     ORDER BY due_at LIMIT 1
                     """
             )
