@@ -105,6 +105,68 @@ extension EndToEndTests {
     }
 }
 
+extension EndToEndTests {
+    /// Several instances on one PostgreSQL database share the passcodes, their tries and their limits: a code
+    /// issued through one instance verifies through another, and the per-destination limit holds across them.
+    @Test("OTP on PostgreSQL: issued through one instance, verified through another", .timeLimit(.minutes(2)))
+    func otpAcrossInstancesOnPostgres() async throws {
+        guard PostgresServer.isAvailable, let server = PostgresServer.current else { return }
+        let http = try await FakeVendorServer.start { request in
+            request.path.hasSuffix("/Messages.json")
+                ? .json(201, #"{"sid":"SM0123456789abcdef0123456789abcdef","status":"queued"}"#) : .status(404)
+        }
+        let env = try HeraldEnvironment()
+        defer { env.close() }
+        try env.writeSecret("otp-secret", "e2e-otp-SECRET-key-0123456789abcdef")
+        try env.writeSecret("twilio-token", "twilio-e2e-AUTH-TOKEN")
+        let database = try server.createDatabase()
+        try env.writeConfig(
+            yaml: OTPEndToEnd.configuration(
+                http: http.baseURL,
+                smtpPort: 9,
+                store: server.storeLines(database: database)
+            )
+        )
+        try await env.importDirectory(Data(OTPEndToEnd.directory.utf8))
+        let (first, firstPort) = try await Self.startAPIDaemon(env)
+        let (second, secondPort) = try await Self.startAPIDaemon(env)
+        let one = try await KeepAliveHTTPClient.connect(host: "127.0.0.1", port: firstPort)
+        let other = try await KeepAliveHTTPClient.connect(host: "127.0.0.1", port: secondPort)
+
+        let issued = try await OTPEndToEnd.post(
+            one,
+            "/api/v1/projects/p1/otp",
+            #"{"channel":"sms","to":"+15550000043"}"#
+        )
+        #expect(issued.status == 202, "\(issued.text)")
+        let otpId = try #require(issued.data?["otpId"] as? String)
+        try await eventually("the SMS reaches the sink", timeout: .seconds(30)) { http.requestCount >= 1 }
+        let form = try #require(http.requests().first).bodyText
+        let code = try OTPEndToEnd.code(in: OTPEndToEnd.formField("Body", in: form) ?? "")
+
+        let wrong = try await OTPEndToEnd.verify(other, otpId, String(code.map { $0 == "0" ? "1" : "0" }))
+        #expect(wrong.status == 400 && wrong.errorCode == "OTP_INVALID", "\(wrong.text)")
+        #expect(wrong.text.contains("4 tries left"), "\(wrong.text)")
+        let verified = try await OTPEndToEnd.verify(other, otpId, code)
+        #expect(verified.status == 200, "\(verified.text)")
+        let again = try await OTPEndToEnd.verify(one, otpId, code)
+        #expect(again.status == 400 && again.errorCode == "OTP_INVALID", "\(again.text)")
+        // The 30 s interval of the destination holds on the other instance too.
+        let limited = try await OTPEndToEnd.post(
+            other,
+            "/api/v1/projects/p1/otp",
+            #"{"channel":"sms","to":"+15550000043"}"#
+        )
+        #expect(limited.status == 429, "\(limited.text)")
+        await one.close()
+        await other.close()
+        try await eventually("delivered once", timeout: .seconds(30)) { http.requestCount == 1 }
+        #expect(http.requestCount == 1, "one passcode, one SMS, whichever instance sent it")
+        for daemon in [first, second] { #expect(!daemon.output.contains(code), "the code leaked into the log") }
+        try await http.shutdown()
+    }
+}
+
 /// The configuration, directory and HTTP helpers of the OTP end-to-end test.
 enum OTPEndToEnd {
     struct Answer {
@@ -161,7 +223,11 @@ enum OTPEndToEnd {
                        "settings": {"smsNotifier": 5, "emailNotifier": 1, "otpCodeLength": 8, "otpTtlSeconds": 300}}]}
         """
 
-    static func configuration(http: String, smtpPort: Int) -> String {
+    static func configuration(
+        http: String,
+        smtpPort: Int,
+        store: [String] = ["  sqlite:", "    path: \"var/herald.db\""]
+    ) -> String {
         """
         server:
           listen: "127.0.0.1:0"
@@ -171,8 +237,7 @@ enum OTPEndToEnd {
               sha256: "55cdad286db1bc0c9be20d9c32c17219d86c3ed03258cf651dc66e0aae60220b"
               scopes: ["otp:write", "events:read"]
         store:
-          sqlite:
-            path: "var/herald.db"
+        \(store.joined(separator: "\n"))
         worker:
           concurrency: 16
           leaseSeconds: 10
