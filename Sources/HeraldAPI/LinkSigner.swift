@@ -68,11 +68,37 @@ public struct LinkSigner: Sendable {
 
     /// A signed token for `claims`.
     public func token(_ claims: Claims) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let payload = (try? encoder.encode(claims)) ?? Data()
+        let payload = Self.payload(claims)
         let mac = Data(HMAC<SHA256>.authenticationCode(for: payload, using: key))
         return Self.base64URL(payload) + "." + Self.base64URL(mac)
+    }
+
+    /// The claims as compact JSON with sorted keys, written by hand: fan-out signs two links for every email to a
+    /// directory user, and `JSONEncoder` cost far more than the HMAC (20,000 link sets: 5.0 s before, 0.8-1.2 s
+    /// after, debug build on a busy machine). `verify` reads the payload back with `JSONDecoder`.
+    static func payload(_ claims: Claims) -> Data {
+        var json = "{"
+        if let channel = claims.channel { json += "\"c\":" + jsonString(channel.rawValue) + "," }
+        json += "\"e\":\(claims.expires),"
+        if let key = claims.key { json += "\"k\":" + jsonString(key) + "," }
+        json += "\"p\":" + jsonString(claims.purpose.rawValue) + ",\"s\":" + jsonString(claims.user) + "}"
+        return Data(json.utf8)
+    }
+
+    /// `text` as a JSON string literal.
+    static func jsonString(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case let control where control.value < 0x20:
+                let hex = String(control.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 
     /// The claims of a token signed with this key, for `purpose`, not expired at `now`.
@@ -105,8 +131,17 @@ public struct LinkSigner: Sendable {
     }
 
     static func base64URL(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity((data.count + 2) / 3 * 4)
+        for byte in data.base64EncodedData() {
+            switch byte {
+            case UInt8(ascii: "+"): bytes.append(UInt8(ascii: "-"))
+            case UInt8(ascii: "/"): bytes.append(UInt8(ascii: "_"))
+            case UInt8(ascii: "="): continue
+            default: bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func data<S: StringProtocol>(base64URL text: S) -> Data? {
