@@ -189,6 +189,9 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 extension Store {
+    /// The default: the store does not pace; the caller keeps its own buckets (one instance per store).
+    public func shareRateLimits(_ limits: [Int: RateLimit]) -> Bool { false }
+
     public func applyAndClaim(
         _ updates: [DeliveryUpdate],
         claimLimit: Int,
@@ -241,6 +244,13 @@ public protocol Store: Sendable {
         leaseUntil: Date
     ) async throws
         -> (refused: [DeliveryUpdate], claimed: [Delivery])
+
+    /// Hands the store the per-destination rate limit of each notifier id (SPEC §10; unlimited ones left out),
+    /// again whenever they change. A store several instances share paces their destinations together (§13 rule
+    /// 5): its claims take the tokens, so every delivery `claimDeliveries` or `applyAndClaim` returns has its
+    /// destination's token already, and one whose turn has not come stays queued until it has. Such a store returns
+    /// true and the caller must not pace again; the default returns false (the caller paces in process).
+    func shareRateLimits(_ limits: [Int: RateLimit]) -> Bool
 
     /// The earliest due time of a delivery waiting to be sent, if any.
     func nextDeliveryDue() async throws -> Date?

@@ -3,53 +3,52 @@ import HeraldCore
 import PostgresNIO
 
 extension PostgresStore {
-    /// Claims up to `limit` due deliveries in one statement (SPEC §13 rule 1): a `FOR UPDATE SKIP LOCKED` scan of
-    /// the partial index over ready rows, in due order, skipping destinations paused for every instance (rule 5),
-    /// feeding an `UPDATE … RETURNING` that leases each row under a fresh token from a sequence. An expired lease
-    /// is claimed like a due row, whichever instance sees it first (rule 3).
+    /// Claims up to `limit` due deliveries in one statement (SPEC §13 rule 1), as `applyAndClaim` does with no
+    /// outcomes to record.
     public func claimDeliveries(limit: Int, now: Date, leaseUntil: Date) async throws -> [Delivery] {
         guard limit > 0 else { return [] }
-        let base = self.base(now)
-        let lease = leaseUntil.timeIntervalSince(now)
-        let owner = instanceId
-        let logger = self.logger
-        let claimed = try await run("claimDeliveries") { connection in
-            try await Self.fetchDeliveries(
-                connection,
-                """
-                WITH t AS (SELECT coalesce(\(base)::timestamptz, now()) AS now),
-                due AS (
-                    SELECT d.id, d.due_at AS was_due FROM herald.deliveries d, t
-                    WHERE d.state IN ('pending', 'retrying', 'leased') AND d.due_at <= t.now
-                    AND NOT EXISTS (
-                        SELECT 1 FROM herald.destination_pauses p
-                        WHERE p.notifier_id = d.notifier_id AND p.destination = d.destination AND p.until > t.now
-                    )
-                    ORDER BY d.due_at, d.id LIMIT \(limit)
-                    FOR UPDATE OF d SKIP LOCKED
-                )
-                UPDATE herald.deliveries d
-                SET state = 'leased', due_at = t.now + make_interval(secs => \(lease)::float8), updated_at = t.now,
-                    lease_token = nextval('herald.lease_tokens'), lease_owner = \(owner)
-                FROM due, t WHERE d.id = due.id
-                RETURNING \(unescaped: DeliveryColumns.prefixed("d")), due.was_due
-                """,
-                extra: Date.self,
-                logger: logger
-            )
-        }
-        return claimed.sorted { ($0.1, $0.0.id) < ($1.1, $1.0.id) }.map(\.0)
+        return try await applyAndClaim([], claimLimit: limit, now: now, leaseUntil: leaseUntil).claimed
     }
 
-    /// Applies a batch of outcomes in one statement (SPEC §13 rule 2): `unnest` arrays joined to the rows still
-    /// leased with each update's token; the attempts of the rows that changed are inserted by the same
-    /// statement. Updates whose lease was lost change nothing and are returned.
-    ///
-    /// The expiry is deliberately not compared: a holder whose lease expired but that nobody re-claimed still
-    /// holds the only claim, so its outcome is the truth about a message it did send.
+    /// Applies a batch of outcomes in one statement (SPEC §13 rule 2), as `applyAndClaim` does with nothing to
+    /// claim. Updates whose lease was lost change nothing and are returned.
     @discardableResult
     public func apply(_ updates: [DeliveryUpdate], now: Date) async throws -> [DeliveryUpdate] {
         guard !updates.isEmpty else { return [] }
+        return try await applyAndClaim(updates, claimLimit: 0, now: now, leaseUntil: now).refused
+    }
+
+    /// Takes the rate limits to enforce for every instance on this database (rule 5): from now on claims take
+    /// the destinations' tokens from `herald.rate_buckets`.
+    public func shareRateLimits(_ limits: [Int: RateLimit]) -> Bool {
+        rateLimits.withLock { $0 = limits.filter { !$0.value.isUnlimited } }
+        return true
+    }
+
+    /// Records a round of outcomes and claims the next batch in one statement, so one round trip and one commit
+    /// (the send stage's pump calls this once per round).
+    ///
+    /// The outcomes (rule 2): `unnest` arrays joined to the rows still leased with each update's token; the
+    /// attempts of the rows that changed are inserted by the same statement, and updates whose lease was lost
+    /// change nothing and are returned. The expiry is deliberately not compared: a holder whose lease expired but
+    /// that nobody re-claimed still holds the only claim, so its outcome is the truth about a message it did send.
+    ///
+    /// The claim (rules 1, 3, 5): a `FOR UPDATE SKIP LOCKED` scan of the partial index over ready rows in due order
+    /// (an expired lease is claimed like a due row, by whichever instance sees it first), skipping destinations
+    /// paused for every instance and the rows this round's outcomes changed (a refused outcome's row may be
+    /// claimed), feeding an `UPDATE … RETURNING` that leases each row under a fresh token from a sequence.
+    /// Deliveries to a rate-limited destination take its tokens from the shared bucket row (`herald.rate_buckets`,
+    /// refilled by database time and updated under its row lock, so instances claiming together are serialised on
+    /// it): those whose token is there are leased; the others keep their reserved turn (the bucket goes below zero,
+    /// as the in-process bucket does) and stay queued, due at that turn and marked as holding it (`rate_token`), so
+    /// they take no second token then.
+    public func applyAndClaim(
+        _ updates: [DeliveryUpdate],
+        claimLimit: Int,
+        now: Date,
+        leaseUntil: Date
+    ) async throws -> (refused: [DeliveryUpdate], claimed: [Delivery]) {
+        guard !updates.isEmpty || claimLimit > 0 else { return ([], []) }
         // One update per delivery per statement; a second one for the same delivery can only be stale (the first
         // releases the lease), as the embedded store also finds.
         var seen = Set<Int64>()
@@ -60,9 +59,16 @@ extension PostgresStore {
             first.append(isFirst)
             if isFirst { batch.append(update, now: now) }
         }
+        let limits = claimLimit > 0 ? rateLimits.withLock { $0 } : [:]
+        let paced = PacedNotifiers(limits)
         let base = self.base(now)
+        let lease = leaseUntil.timeIntervalSince(now)
+        let limit = max(0, claimLimit)
+        let owner = instanceId
         let logger = self.logger
-        let changed: Set<Int64> = try await run("apply") { [batch] connection in
+        let (changed, claimed): (Set<Int64>, [(Delivery, Date)]) = try await run(
+            claimLimit > 0 ? "claimDeliveries" : "apply"
+        ) { [batch] connection in
             let rows = try await connection.query(
                 """
                 WITH t AS (SELECT coalesce(\(base)::timestamptz, now()) AS now),
@@ -97,20 +103,93 @@ extension PostgresStore {
                     SELECT c.id, c.attempts, u.started_at, u.duration, u.result,
                         CASE WHEN u.has_reason THEN u.reason END, CASE WHEN u.has_status THEN u.status END, u.detail
                     FROM changed c JOIN u ON u.id = c.id WHERE u.kind <> 'deferred'
+                ),
+                due AS (
+                    SELECT d.id, d.due_at AS was_due, d.notifier_id, d.destination, d.rate_token
+                    FROM herald.deliveries d, t
+                    WHERE d.state IN ('pending', 'retrying', 'leased') AND d.due_at <= t.now
+                    AND d.id NOT IN (SELECT id FROM changed)
+                    AND NOT EXISTS (
+                        SELECT 1 FROM herald.destination_pauses p
+                        WHERE p.notifier_id = d.notifier_id AND p.destination = d.destination AND p.until > t.now
+                    )
+                    ORDER BY d.due_at, d.id LIMIT \(limit)
+                    FOR UPDATE OF d SKIP LOCKED
+                ),
+                paced AS (
+                    SELECT due.id, due.notifier_id, due.destination, l.rate, l.burst,
+                        row_number() OVER (PARTITION BY due.notifier_id, due.destination ORDER BY due.was_due, due.id) AS k
+                    FROM due
+                    JOIN unnest(\(paced.ids)::integer[], \(paced.rates)::float8[], \(paced.bursts)::integer[])
+                        AS l(notifier_id, rate, burst) ON l.notifier_id = due.notifier_id
+                    WHERE NOT due.rate_token
+                ),
+                taken AS (
+                    INSERT INTO herald.rate_buckets AS b (notifier_id, destination, tokens, per_second, burst, taken,
+                        updated_at)
+                    SELECT w.notifier_id, w.destination, w.burst - w.n, w.rate, w.burst, w.n, t.now
+                    FROM (
+                        SELECT notifier_id, destination, max(rate) AS rate, max(burst) AS burst, count(*)::integer AS n
+                        FROM paced GROUP BY notifier_id, destination
+                    ) w, t
+                    ORDER BY w.notifier_id, w.destination
+                    ON CONFLICT (notifier_id, destination) DO UPDATE SET
+                        tokens = least(excluded.burst::float8, b.tokens
+                            + greatest(0, extract(epoch FROM excluded.updated_at - b.updated_at)::float8)
+                            * excluded.per_second) - excluded.taken,
+                        per_second = excluded.per_second, burst = excluded.burst, taken = excluded.taken,
+                        updated_at = greatest(b.updated_at, excluded.updated_at)
+                    RETURNING b.notifier_id, b.destination, b.tokens + b.taken AS available
+                ),
+                turns AS (
+                    SELECT p.id, p.k <= k.available AS go,
+                        t.now + make_interval(secs => greatest(0, p.k - k.available) / p.rate) AS turn
+                    FROM paced p
+                    JOIN taken k ON k.notifier_id = p.notifier_id AND k.destination = p.destination
+                    CROSS JOIN t
+                ),
+                claimed AS (
+                    UPDATE herald.deliveries d SET
+                        state = CASE WHEN coalesce(s.go, true) THEN 'leased'
+                            WHEN d.attempts > 0 THEN 'retrying' ELSE 'pending' END,
+                        due_at = CASE WHEN coalesce(s.go, true) THEN t.now + make_interval(secs => \(lease)::float8)
+                            ELSE s.turn END,
+                        updated_at = t.now,
+                        lease_token = CASE WHEN coalesce(s.go, true) THEN nextval('herald.lease_tokens') END,
+                        lease_owner = CASE WHEN coalesce(s.go, true) THEN \(owner) END,
+                        rate_token = NOT coalesce(s.go, true)
+                    FROM due LEFT JOIN turns s ON s.id = due.id CROSS JOIN t
+                    WHERE d.id = due.id
+                    RETURNING \(unescaped: DeliveryColumns.prefixed("d")), due.was_due, coalesce(s.go, true) AS go
                 )
-                SELECT id FROM changed
+                SELECT (SELECT array_agg(id) FROM changed), c.*
+                FROM (SELECT 1) one LEFT JOIN (SELECT * FROM claimed WHERE go) c ON true
                 """,
                 logger: logger
             )
             var changed = Set<Int64>()
-            for try await id in rows.decode(Int64.self) { changed.insert(id) }
-            return changed
+            var claimed: [(Delivery, Date)] = []
+            for try await row in rows {
+                let cells = row.makeRandomAccess()
+                if changed.isEmpty, let ids = try cells[0].decode([Int64]?.self, context: .default) {
+                    changed = Set(ids)
+                }
+                // No delivery claimed: one row of NULLs after the changed ids.
+                guard try cells[1].decode(Int64?.self, context: .default) != nil else { continue }
+                claimed.append(
+                    (
+                        try DeliveryColumns.decode(row, offset: 1),
+                        try cells[1 + DeliveryColumns.count].decode(Date.self, context: .default)
+                    )
+                )
+            }
+            return (changed, claimed)
         }
         let refused = updates.indices.filter { !first[$0] || !changed.contains(updates[$0].id) }.map { updates[$0] }
         if !refused.isEmpty {
             logger.debug("outcomes refused by the fence", metadata: ["count": "\(refused.count)"])
         }
-        return refused
+        return (refused, claimed.sorted { ($0.1, $0.0.id) < ($1.1, $1.0.id) }.map(\.0))
     }
 
     /// The earliest due time among pending, retrying and leased deliveries (a lease's expiry is its due time),
@@ -275,8 +354,8 @@ extension PostgresStore {
     }
 
     /// Deletes delivered and dead deliveries past retention (their attempts go with them), expired idempotency
-    /// keys, then fanned-out or rejected events past the delivered retention with no delivery and no key left —
-    /// in bounded batches (rule 7), each its own short transaction, so a large backlog never holds locks long.
+    /// keys, passcodes a day past their expiry, full rate buckets, then fanned-out or rejected events past the
+    /// delivered retention with no delivery and no key left — in bounded batches (rule 7), each its own short transaction, so a large backlog never holds locks long.
     public func prune(now: Date, retention: Retention) async throws -> PruneResult {
         let base = self.base(now)
         let delivered = retention.delivered
@@ -324,6 +403,38 @@ extension PostgresStore {
             }
             if removed < batch { break }
         }
+        // A passcode is of no use past its expiry; a day later it no longer counts for the abuse limits either.
+        while true {
+            let removed = try await run("prune") { connection in
+                let rows = try await connection.query(
+                    """
+                    DELETE FROM herald.otp_codes WHERE id IN (
+                        SELECT id FROM herald.otp_codes
+                        WHERE expires_at < coalesce(\(base)::timestamptz, now()) - interval '1 day'
+                        LIMIT \(batch))
+                    RETURNING 1
+                    """,
+                    logger: logger
+                )
+                var count = 0
+                for try await _ in rows.decode(Int.self) { count += 1 }
+                return count
+            }
+            if removed < batch { break }
+        }
+        // A full bucket is the same as none (a new one starts full).
+        try await run("prune") { connection in
+            try await connection.query(
+                """
+                DELETE FROM herald.rate_buckets WHERE (notifier_id, destination) IN (
+                    SELECT notifier_id, destination FROM herald.rate_buckets
+                    WHERE tokens + greatest(0, extract(epoch FROM coalesce(\(base)::timestamptz, now()) - updated_at)::float8)
+                        * per_second >= burst
+                    LIMIT \(batch))
+                """,
+                logger: logger
+            )
+        }
         while true {
             let removed = try await run("prune") { connection in
                 let rows = try await connection.query(
@@ -366,27 +477,6 @@ extension PostgresStore {
         }
         return deliveries
     }
-
-    /// Runs a query selecting `DeliveryColumns.list` plus one more column, and decodes both.
-    static func fetchDeliveries<Extra: PostgresDecodable & Sendable>(
-        _ connection: PostgresConnection,
-        _ query: PostgresQuery,
-        extra: Extra.Type,
-        logger: Logger
-    ) async throws -> [(Delivery, Extra)] {
-        let rows = try await connection.query(query, logger: logger)
-        var deliveries: [(Delivery, Extra)] = []
-        for try await row in rows {
-            let cells = row.makeRandomAccess()
-            deliveries.append(
-                (
-                    try DeliveryColumns.decode(row),
-                    try cells[DeliveryColumns.count].decode(Extra.self, context: .default)
-                )
-            )
-        }
-        return deliveries
-    }
 }
 
 /// The `deliveries` columns every read selects, and their decoding.
@@ -403,10 +493,11 @@ enum DeliveryColumns {
         names.map { "\(table).\($0)" }.joined(separator: ", ")
     }
 
-    static func decode(_ row: PostgresRow) throws -> Delivery {
+    /// Decodes the columns of `list`, starting at column `offset` of the row.
+    static func decode(_ row: PostgresRow, offset: Int = 0) throws -> Delivery {
         let cells = row.makeRandomAccess()
         func cell<T: PostgresDecodable>(_ index: Int, _ type: T.Type = T.self) throws -> T {
-            try cells[index].decode(T.self, context: .default)
+            try cells[offset + index].decode(T.self, context: .default)
         }
         let dueAt: Date = try cell(3)
         let lastReason: String? = try cell(18)
@@ -439,6 +530,21 @@ enum DeliveryColumns {
             lease: token.map { Lease(token: $0, expiresAt: dueAt) },
             expiresAt: expiresAt
         )
+    }
+}
+
+/// The rate-limited notifiers as column arrays for the claim's `unnest` (burst at least 1, as in-process).
+private struct PacedNotifiers: Sendable {
+    var ids: [Int32] = []
+    var rates: [Double] = []
+    var bursts: [Int32] = []
+
+    init(_ limits: [Int: RateLimit]) {
+        for (id, limit) in limits.sorted(by: { $0.key < $1.key }) {
+            ids.append(Int32(clamping: id))
+            rates.append(limit.perSecond)
+            bursts.append(Int32(clamping: max(1, limit.burst)))
+        }
     }
 }
 

@@ -231,6 +231,30 @@ extension PostgresStore {
                 "CREATE TABLE herald.catalog_entries (key text PRIMARY KEY, body bytea NOT NULL)"
             ]
         ),
+        (
+            4,
+            [
+                // Rule 5: one token bucket per rate-limited destination, shared by every instance's claims (tokens
+                // may go below zero: turns reserved ahead, as the in-process bucket does). `taken` is the size of the
+                // last take, kept so the claim's upsert can return the balance before it.
+                """
+                CREATE TABLE herald.rate_buckets (
+                    notifier_id integer NOT NULL,
+                    destination text NOT NULL,
+                    tokens double precision NOT NULL,
+                    per_second double precision NOT NULL,
+                    burst integer NOT NULL,
+                    taken integer NOT NULL,
+                    updated_at timestamptz NOT NULL,
+                    PRIMARY KEY (notifier_id, destination)
+                )
+                """,
+                // A queued delivery whose turn was reserved in its destination's bucket takes no second token.
+                "ALTER TABLE herald.deliveries ADD COLUMN rate_token boolean NOT NULL DEFAULT false",
+                // Retention of passcodes (a day past their expiry).
+                "CREATE INDEX otp_codes_expires ON herald.otp_codes (expires_at)",
+            ]
+        ),
     ]
 
     /// Applies pending migrations, each in its own transaction under the advisory lock (the bookkeeping table

@@ -23,6 +23,8 @@ public final class PostgresStore: Store {
     private let runner: Mutex<Task<Void, Never>?>
     private let background = Mutex<[Task<Void, Never>]>([])
     let connectionConfiguration: PostgresConnection.Configuration
+    /// The rate limits claims enforce for every instance (`shareRateLimits`), by notifier id.
+    let rateLimits = Mutex<[Int: RateLimit]>([:])
 
     /// Opens a pool to the database at `options.url` (connections are made lazily, on first use).
     ///
@@ -50,6 +52,14 @@ public final class PostgresStore: Store {
         )
         configuration.options.maximumConnections = max(1, options.poolSize)
         configuration.options.connectTimeout = .seconds(5)
+        if options.listen {
+            let milliseconds =
+                options.idleTransactionTimeout.components.seconds * 1000
+                + options.idleTransactionTimeout.components.attoseconds / 1_000_000_000_000_000
+            configuration.options.additionalStartupParameters = [
+                ("idle_in_transaction_session_timeout", "\(max(1, milliseconds))")
+            ]
+        }
         var connection = PostgresConnection.Configuration(
             host: url.host,
             port: url.port,

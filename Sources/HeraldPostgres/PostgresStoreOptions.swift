@@ -26,6 +26,12 @@ public struct PostgresStoreOptions: Sendable, Hashable {
     /// How long one store operation may wait for the database (connecting included) before it fails with
     /// `StoreError.unavailable`, so that intake answers 503 instead of hanging while the database restarts.
     public var operationTimeout: Duration
+    /// How long the server lets a session of ours sit idle inside a transaction before ending it
+    /// (`idle_in_transaction_session_timeout`, sent at connection start unless poll-only: a pooler in transaction
+    /// mode has its own). Our transactions never wait on anything between statements, so only a stalled process
+    /// (SIGSTOP, a frozen VM) trips it — and its row locks, which `SKIP LOCKED` claims would pass over for as long
+    /// as it stays stopped, are released.
+    public var idleTransactionTimeout: Duration
 
     public init(
         url: String,
@@ -34,7 +40,8 @@ public struct PostgresStoreOptions: Sendable, Hashable {
         pollMilliseconds: Int = 250,
         listen: Bool = true,
         timeSource: TimeSource = .database,
-        operationTimeout: Duration = .seconds(10)
+        operationTimeout: Duration = .seconds(10),
+        idleTransactionTimeout: Duration = .seconds(10)
     ) {
         self.url = url
         self.password = password
@@ -43,6 +50,7 @@ public struct PostgresStoreOptions: Sendable, Hashable {
         self.listen = listen
         self.timeSource = timeSource
         self.operationTimeout = operationTimeout
+        self.idleTransactionTimeout = idleTransactionTimeout
     }
 }
 

@@ -72,6 +72,31 @@ extension StoreConformance {
         try expect(try await store.otp(id: "otp_missing") == nil, "an unknown passcode is nil")
     }
 
+    static func otpPrunedADayPastExpiry(_ store: any Store) async throws {
+        let now = otpNow
+        for (id, ttl) in [("otp_short", 60.0), ("otp_long", 7200.0)] {
+            let (record, event, delivery) = otpIssue(
+                id,
+                destination: "+1555000\(id.count)\(Int(ttl))",
+                at: now,
+                ttl: ttl
+            )
+            let result = try await store.issueOTP(
+                record,
+                event: event,
+                delivery: delivery,
+                limits: OTPIssueLimits(),
+                now: now
+            )
+            guard case .issued = result else { throw ConformanceFailure("issueOTP answered \(result)") }
+        }
+        _ = try await store.prune(now: now + 60 + 3600, retention: Retention())
+        try expect(try await store.otp(id: "otp_short") != nil, "an expired passcode is kept for a day")
+        _ = try await store.prune(now: now + 60 + 86400 + 1, retention: Retention())
+        try expect(try await store.otp(id: "otp_short") == nil, "a passcode a day past its expiry is pruned")
+        try expect(try await store.otp(id: "otp_long") != nil, "one that expired less than a day ago stays")
+    }
+
     static func otpIssueHonoursDestinationLimits(_ store: any Store) async throws {
         let now = otpNow
         let limits = OTPIssueLimits(perDestinationPerHour: 3, minInterval: 30)

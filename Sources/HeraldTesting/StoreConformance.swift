@@ -95,6 +95,7 @@ public struct StoreConformance: Sendable {
         check("issueOTP honours the destination's interval and hourly limits", otpIssueHonoursDestinationLimits),
         check("recordOTPAttempt verifies once and locks after five wrong codes", otpAttemptsVerifyOnceAndLock),
         check("recordOTPAttempt on an expired passcode changes nothing", otpExpiredAttemptsChangeNothing),
+        check("prune removes passcodes a day past their expiry", otpPrunedADayPastExpiry),
         check("listEvents pages newest first with filters", listEventsPaging),
         check("listDeliveries pages by id with state and channel filters", listDeliveriesPaging),
         check("updateDirectory removes records with what they own and upserts in one step", updateDirectoryRemoves),

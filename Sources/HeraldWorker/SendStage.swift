@@ -71,6 +71,9 @@ public final class SendStage: Service, Sendable {
     /// When the pauses shared through the store were last read.
     private let pausesReadAt = Mutex<Date>(.distantPast)
     private let flow = Mutex(Flow())
+    /// Whether the store paces destinations for every instance sharing it (`Store.shareRateLimits`): then the gate
+    /// keeps no bucket of its own.
+    private let storePaces: Atomic<Bool>
 
     /// What is claimed, in flight and waiting to be recorded; one lock, so a delivery is always in exactly one
     /// of: the ready queue, the in-flight set, the outcome buffer (or written).
@@ -114,11 +117,22 @@ public final class SendStage: Service, Sendable {
                 breakerCooldown: configuration.breakerCooldown
             )
         )
+        self.storePaces = Atomic(store.shareRateLimits(Self.rateLimits(of: providers)))
+    }
+
+    /// The limited notifiers' rate limits, by notifier id.
+    private static func rateLimits(of providers: ProviderSet) -> [Int: RateLimit] {
+        var limits: [Int: RateLimit] = [:]
+        for provider in providers.all where !provider.notifier.rateLimit.isUnlimited {
+            limits[provider.notifier.id] = provider.notifier.rateLimit
+        }
+        return limits
     }
 
     /// Replaces the notifiers (configuration reload); deliveries in flight finish with the old ones.
     public func replaceProviders(_ providers: ProviderSet) {
         self.providers.withLock { $0 = providers }
+        storePaces.store(store.shareRateLimits(Self.rateLimits(of: providers)), ordering: .relaxed)
     }
 
     /// The providers deliveries go out through now (the last reload's).
@@ -250,6 +264,9 @@ public final class SendStage: Service, Sendable {
         gate.withLock { $0.adoptSharedPauses(shared) }
     }
 
+    /// No bucket: what the store paced already holds its token.
+    private static let unpaced = RateLimit(perSecond: 0, burst: 0)
+
     /// Starts ready deliveries while there is room in flight.
     private func startReady() {
         while true {
@@ -292,7 +309,7 @@ public final class SendStage: Service, Sendable {
                 id: delivery.id,
                 key: key,
                 label: provider.destination(for: delivery.recipient).label,
-                limit: provider.notifier.rateLimit,
+                limit: storePaces.load(ordering: .relaxed) ? Self.unpaced : provider.notifier.rateLimit,
                 now: now
             )
         }

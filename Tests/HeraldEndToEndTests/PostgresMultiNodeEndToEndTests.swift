@@ -385,6 +385,52 @@ struct PostgresMultiNodeEndToEndTests {
         try await sink.shutdown()
     }
 
+    @Test("three instances send to a rate-limited destination at its rate in total", .timeLimit(.minutes(2)))
+    func sharedRateLimit() async throws {
+        let server = try #require(PostgresServer.current)
+        let arrivals = Mutex<[Date]>([])
+        let ledger = EventLedger()
+        let sink = try await FakeVendorServer.start(recordRequests: false) { request in
+            ledger.record(request.header("X-Herald-Event-Id") ?? "?")
+            arrivals.withLock { $0.append(Date()) }
+            return .ok
+        }
+        let (perSecond, burst) = (20.0, 5)
+        let database = try server.createDatabase()
+        var config = HeraldConfig().with(worker: "concurrency", "32").with(worker: "leaseSeconds", "10")
+        config.logLevel = "info"
+        config.rateLimit = "{ perSecond: \(Int(perSecond)), burst: \(burst) }"
+        config.store = server.storeLines(database: database)
+        let env = try HeraldEnvironment(config: config)
+        defer { env.close() }
+        let daemons = [try env.launchDaemon(), try env.launchDaemon(), try env.launchDaemon()]
+        for daemon in daemons { try await daemon.waitUntilReady(timeout: .seconds(30)) }
+        let total = 120
+        let ids = try await env.enqueueAccepted(events(total, to: sink.baseURL, paths: 1, label: "paced"))
+        try await eventually("\(total) events delivered (got \(ledger.distinctCount))", timeout: .seconds(60)) {
+            ledger.distinctCount >= total
+        }
+        let times = arrivals.withLock { $0 }.sorted()
+        let span = try #require(times.last).timeIntervalSince(try #require(times.first))
+        print("rate-limited destination: \(times.count) requests in \(span) s from three instances")
+        // One bucket for the three: after the burst, one request per 1/perSecond at most (each instance alone
+        // would be allowed as many, three times the rate together). Loose bounds: these are wall-clock arrivals.
+        #expect(span >= Double(total - burst) / perSecond * 0.85, "\(total) requests in \(span) s")
+        var busiest = 0
+        for (index, start) in times.enumerated() {
+            busiest = max(busiest, times[index...].prefix { $0.timeIntervalSince(start) < 1 }.count)
+        }
+        #expect(busiest <= burst + Int(perSecond) + 4, "\(busiest) requests within one second")
+        let once = try server.sql(
+            "SELECT count(*) FROM herald.deliveries WHERE state = 'delivered' AND attempts = 1",
+            database: database
+        )
+        #expect(once == "\(total)", "each delivered once")
+        #expect(ledger.distinct == Set(ids))
+        for daemon in daemons { #expect(daemon.isRunning) }
+        try await sink.shutdown()
+    }
+
     @Test(
         "outbox: a rolled-back insert delivers nothing, a committed one once, an invalid one is rejected",
         .timeLimit(.minutes(2))
