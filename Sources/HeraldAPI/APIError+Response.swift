@@ -6,7 +6,7 @@ import Hummingbird
 extension APIError {
     /// The one rendering of an error: the §11 envelope with the correlation id, plus the error's headers.
     public func response(requestId: String) -> Response {
-        let error: [String: JSONValue] = [
+        let error: [JSONKey: JSONValue] = [
             "code": .string(code.rawValue),
             "message": .string(message),
             "i18nKey": .string(i18nKey),

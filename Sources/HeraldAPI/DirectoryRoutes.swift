@@ -200,7 +200,7 @@ public struct DirectoryRoutes: Sendable {
         catalog: Catalog,
         existing: DirectoryDocument
     ) throws(APIError) -> DirectoryDocument {
-        let wrapped: JSONValue = .object([list: .array([record])])
+        let wrapped: JSONValue = .object([JSONKey(list): .array([record])])
         do {
             return try DirectoryDocument.parse(Data(wrapped.canonicalBytes()), catalog: catalog, existing: existing)
         } catch {

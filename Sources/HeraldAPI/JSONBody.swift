@@ -44,15 +44,15 @@ public enum JSONBody {
 /// A strict reader of a small JSON object body: unknown fields refused, each field's type checked, every
 /// problem collected with its field name before anything is applied.
 public struct BodyObject {
-    public let members: [String: JSONValue]
+    public let members: [JSONKey: JSONValue]
     public private(set) var problems: [FieldError] = []
 
     /// Reads `value` as an object with only the `allowed` fields.
-    public init(_ value: JSONValue, allowed: Set<String>) throws(APIError) {
+    public init(_ value: JSONValue, allowed: Set<JSONKey>) throws(APIError) {
         guard case .object(let members) = value else { throw .invalid("body", "must be a JSON object") }
         self.members = members
         for name in members.keys.sorted() where !allowed.contains(name) {
-            problems.append(FieldError(field: Self.printable(name), message: "is not a known field"))
+            problems.append(FieldError(field: Self.printable(name.string), message: "is not a known field"))
         }
     }
 

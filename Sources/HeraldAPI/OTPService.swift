@@ -88,7 +88,7 @@ public struct OTPService: Sendable {
         let ttl = TimeInterval(settings.otpTtlSeconds)
         let expiresAt = now.addingTimeInterval(ttl)
         let eventId = "evt_" + otpId
-        let stored: [String: JSONValue] = [
+        let stored: [JSONKey: JSONValue] = [
             "otpId": .string(otpId), "channel": .string(channel.rawValue), "ttlSeconds": .number(ttl),
         ]
         let event = Event(

@@ -166,9 +166,9 @@ public struct OperationsRoutes: Sendable {
         case .object(let members)?:
             for (name, member) in members {
                 if case .bool(let enabled) = member {
-                    defaults[name] = enabled
+                    defaults[name.string] = enabled
                 } else {
-                    body.fail("defaults.\(BodyObject.printable(name))", "must be true or false")
+                    body.fail("defaults.\(BodyObject.printable(name.string))", "must be true or false")
                 }
             }
         case let other?: body.fail("defaults", "must be an object of channel: true|false, not \(other.typeName)")
@@ -189,7 +189,7 @@ public struct OperationsRoutes: Sendable {
     }
 
     static func catalogJSON(_ entry: CatalogEntry) -> JSONValue {
-        var defaults: [String: JSONValue] = [:]
+        var defaults: [JSONKey: JSONValue] = [:]
         for channel in Channel.allCases { defaults[channel.rawValue] = .bool(entry.isEnabledByDefault(channel)) }
         return .object([
             "key": .string(entry.key),

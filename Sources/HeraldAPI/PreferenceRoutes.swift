@@ -81,7 +81,7 @@ public struct PreferenceRoutes: Sendable {
         let key = try context.parameters.require("eventKey")
         let (_, value) = try await JSONBody.read(request, limit: dependencies.limits.maxBodyBytes)
         let names = Channel.personal.map(\.rawValue)
-        var body = try BodyObject(value, allowed: Set(names))
+        var body = try BodyObject(value, allowed: Set(names.map { JSONKey($0) }))
         var channels: [Channel: Bool] = [:]
         for channel in Channel.personal {
             if let enabled = body.bool(channel.rawValue) { channels[channel] = enabled }
@@ -244,7 +244,7 @@ public struct PreferenceRoutes: Sendable {
     }
 
     static func optionJSON(_ row: PreferenceRow) -> JSONValue {
-        var object: [String: JSONValue] = [
+        var object: [JSONKey: JSONValue] = [
             "id": .string(optionId(row)),
             "type": .string(row.subject),
             "scopeType": .string(row.scope.rawValue),

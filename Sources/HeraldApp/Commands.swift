@@ -142,11 +142,11 @@ public enum Commands {
             return try await withStore(configPath: configPath) { _, store in
                 let status = try await store.status(now: Date())
                 if json {
-                    var events: [String: JSONValue] = [:]
+                    var events: [JSONKey: JSONValue] = [:]
                     for state in EventState.allCases {
                         events[state.rawValue] = .number(Double(status.events[state] ?? 0))
                     }
-                    var deliveries: [String: JSONValue] = [:]
+                    var deliveries: [JSONKey: JSONValue] = [:]
                     for state in DeliveryState.allCases {
                         deliveries[state.rawValue] = .number(Double(status.deliveries[state] ?? 0))
                     }

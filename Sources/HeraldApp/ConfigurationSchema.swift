@@ -4,7 +4,7 @@ import Yams
 /// The keys the configuration file may hold, so that a misspelt key is refused instead of silently ignored.
 enum ConfigurationSchema {
     indirect enum Shape: Sendable {
-        case object([String: Shape])
+        case object([JSONKey: Shape])
         case list(Shape)
         case anyKeys
         case scalar
@@ -82,7 +82,7 @@ enum ConfigurationSchema {
             for (keyNode, value) in mapping {
                 let key = keyNode.string ?? "\(keyNode)"
                 let childPath = path.isEmpty ? key : "\(path).\(key)"
-                guard let childShape = fields[key] else {
+                guard let childShape = fields[JSONKey(key)] else {  // byte for byte: not `K` for U+212A
                     problems.append(FieldError(field: childPath, message: "is not a known setting"))
                     continue
                 }

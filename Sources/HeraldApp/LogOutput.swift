@@ -146,7 +146,7 @@ public struct HeraldLogHandler: LogHandler {
     }
 
     static func json(_ fields: [(String, String)]) -> String {
-        var object: [String: JSONValue] = [:]
+        var object: [JSONKey: JSONValue] = [:]
         for (key, value) in fields { object[key] = .string(value) }
         let data = (try? JSONValue.object(object).canonicalData()) ?? Data()
         return String(decoding: data, as: UTF8.self)

@@ -94,7 +94,7 @@ public struct Event: Sendable, Hashable, Codable {
     /// The issue the activity is about, for issue-scoped keys.
     public var issue: IssueReference?
     /// Key-specific fields.
-    public var data: [String: JSONValue]
+    public var data: [JSONKey: JSONValue]
     /// Explicit targets.
     public var recipients: [RecipientSpec]
     /// When the activity happened (intake time when the client gave none).
@@ -107,7 +107,7 @@ public struct Event: Sendable, Hashable, Codable {
         project: String? = nil,
         actor: Actor? = nil,
         issue: IssueReference? = nil,
-        data: [String: JSONValue] = [:],
+        data: [JSONKey: JSONValue] = [:],
         recipients: [RecipientSpec] = [],
         occurredAt: Date
     ) {

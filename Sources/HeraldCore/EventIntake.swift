@@ -47,8 +47,10 @@ public struct EventIntake: Sendable {
             return try parseBatch(elements.map { ($0, nil) }, prefix: "events", now: now)
         case .object(let members) where members["events"] != nil && members["key"] == nil:
             var problems: [FieldError] = []
-            for name in members.keys.sorted(by: Printable.byteOrder) where !name.utf8.elementsEqual("events".utf8) {
-                problems.append(FieldError(field: name, message: "is not a field of {\"events\": [...]}"))
+            for name in members.keys.sorted() where name != "events" {
+                problems.append(
+                    FieldError(field: Printable.escaped(name.string), message: "is not a field of {\"events\": [...]}")
+                )
             }
             guard case .array(let elements) = members["events"]! else {
                 problems.append(FieldError(field: "events", message: "must be an array"))
@@ -176,9 +178,8 @@ public struct EventIntake: Sendable {
             )
         }
         if !members.keys.allSatisfy({ FieldReader.isKnown($0, in: FieldReader.eventFields) }) {
-            for name in members.keys.sorted(by: Printable.byteOrder)
-            where !FieldReader.isKnown(name, in: FieldReader.eventFields) {
-                reader.fail(Printable.escaped(name), "is not a field of an event")
+            for name in members.keys.sorted() where !FieldReader.isKnown(name, in: FieldReader.eventFields) {
+                reader.fail(Printable.escaped(name.string), "is not a field of an event")
             }
         }
 
@@ -201,7 +202,7 @@ public struct EventIntake: Sendable {
         let actor = reader.actor(members["actor"])
         let issueScoped = entry.map { $0.builtIn && BuiltInKeyData.isIssueScoped($0.key) } ?? false
         let issue = reader.issue(members["issue"], required: issueScoped)
-        var data: [String: JSONValue] = [:]
+        var data: [JSONKey: JSONValue] = [:]
         switch members["data"] {
         case nil, .null?: break
         case .object(let object)?: data = object
@@ -283,14 +284,14 @@ public struct EventIntake: Sendable {
 
 /// Reads typed fields out of a JSON object, collecting problems with their full paths.
 struct FieldReader {
-    static let eventFields: Set<String> = [
+    static let eventFields: Set<JSONKey> = [
         "id", "key", "organization", "project", "actor", "issue", "data", "recipients", "occurredAt",
     ]
-    static let actorFields: Set<String> = ["id", "name"]
-    static let issueFields: Set<String> = ["id", "shortId", "title", "url", "level", "culprit", "environment"]
-    static let userRecipientFields: Set<String> = ["user"]
-    static let teamRecipientFields: Set<String> = ["team"]
-    static let addressRecipientFields: Set<String> = ["channel", "address", "notifier"]
+    static let actorFields: Set<JSONKey> = ["id", "name"]
+    static let issueFields: Set<JSONKey> = ["id", "shortId", "title", "url", "level", "culprit", "environment"]
+    static let userRecipientFields: Set<JSONKey> = ["user"]
+    static let teamRecipientFields: Set<JSONKey> = ["team"]
+    static let addressRecipientFields: Set<JSONKey> = ["channel", "address", "notifier"]
 
     let path: String?
     private(set) var problems: [FieldError] = []
@@ -309,22 +310,21 @@ struct FieldReader {
     mutating func append(_ more: [FieldError]) { problems.append(contentsOf: more) }
 
     /// Refuses every member of `members` not in `known`, naming it under this reader's path.
-    mutating func refuseUnknown(_ members: [String: JSONValue], known: Set<String>, of what: String) {
+    mutating func refuseUnknown(_ members: [JSONKey: JSONValue], known: Set<JSONKey>, of what: String) {
         // The common case allocates nothing: sort only to report.
         guard !members.keys.allSatisfy({ Self.isKnown($0, in: known) }) else { return }
-        for name in members.keys.sorted(by: Printable.byteOrder) where !Self.isKnown(name, in: known) {
-            fail(Printable.escaped(name), "is not a field of \(what)")
+        for name in members.keys.sorted() where !Self.isKnown(name, in: known) {
+            fail(Printable.escaped(name.string), "is not a field of \(what)")
         }
     }
 
-    /// Whether `name` is one of `known`, byte for byte (`String` equality would take U+212A KELVIN SIGN
-    /// for `K`, or U+037E GREEK QUESTION MARK for `;`).
-    static func isKnown(_ name: String, in known: Set<String>) -> Bool {
-        guard let index = known.firstIndex(of: name) else { return false }
-        return known[index].utf8.elementsEqual(name.utf8)
+    /// Whether `name` is one of `known`, byte for byte (`JSONKey`: `String` equality would take U+212A KELVIN
+    /// SIGN for `K`, or U+037E GREEK QUESTION MARK for `;`).
+    static func isKnown(_ name: JSONKey, in known: Set<JSONKey>) -> Bool {
+        known.contains(name)
     }
 
-    mutating func requiredIdentifier(_ members: [String: JSONValue], _ name: String) -> String? {
+    mutating func requiredIdentifier(_ members: [JSONKey: JSONValue], _ name: String) -> String? {
         guard let value = requiredString(members, name) else { return nil }
         if let problem = Identifier.problem(value) {
             fail(name, problem)
@@ -333,7 +333,7 @@ struct FieldReader {
         return value
     }
 
-    mutating func optionalIdentifier(_ members: [String: JSONValue], _ name: String) -> String? {
+    mutating func optionalIdentifier(_ members: [JSONKey: JSONValue], _ name: String) -> String? {
         guard let value = optionalString(members, name) else { return nil }
         if let problem = Identifier.problem(value) {
             fail(name, problem)
@@ -349,7 +349,7 @@ struct FieldReader {
         }
     }
 
-    mutating func requiredString(_ members: [String: JSONValue], _ name: String) -> String? {
+    mutating func requiredString(_ members: [JSONKey: JSONValue], _ name: String) -> String? {
         switch members[name] {
         case nil, .null?:
             fail(name, "is required")
@@ -366,7 +366,7 @@ struct FieldReader {
         }
     }
 
-    mutating func optionalString(_ members: [String: JSONValue], _ name: String) -> String? {
+    mutating func optionalString(_ members: [JSONKey: JSONValue], _ name: String) -> String? {
         switch members[name] {
         case nil, .null?: return nil
         case .string(let value)?: return checked(value, name)

@@ -24,7 +24,7 @@ public indirect enum FieldShape: Sendable {
     /// An array whose elements all have the shape.
     case list(FieldShape)
     /// An object with exactly these fields (the others refused).
-    case object([String: Field])
+    case object([JSONKey: Field])
     /// An object with any member names (each at most 128 bytes) and values of the shape.
     case map(FieldShape)
     /// Either shape: the first whose JSON type matches is checked.
@@ -96,11 +96,10 @@ public indirect enum FieldShape: Sendable {
         case .object(let fields):
             guard case .object(let members) = value else { return fail("must be an object, not \(value.typeName)") }
             let first = problems.count
-            // Byte for byte: `String` equality would take U+212A KELVIN SIGN for `K`.
-            for name in members.keys
-            where !(fields.index(forKey: name).map { fields[$0].key.utf8.elementsEqual(name.utf8) } ?? false) {
+            // Byte for byte (`JSONKey`): `String` equality would take U+212A KELVIN SIGN for `K`.
+            for name in members.keys where fields[name] == nil {
                 problems.append(
-                    FieldError(field: "\(path()).\(Printable.escaped(name))", message: "is not a known field")
+                    FieldError(field: "\(path()).\(Printable.escaped(name.string))", message: "is not a known field")
                 )
             }
             for (name, field) in fields {
@@ -118,15 +117,19 @@ public indirect enum FieldShape: Sendable {
             guard case .object(let members) = value else { return fail("must be an object, not \(value.typeName)") }
             let first = problems.count
             for (name, member) in members {
-                if name.isEmpty || name.utf8.count > 128 {
+                if name.string.isEmpty || name.utf8.count > 128 {
                     problems.append(
                         FieldError(
-                            field: "\(path()).\(Printable.escaped(name))",
+                            field: "\(path()).\(Printable.escaped(name.string))",
                             message: "names must be 1 to 128 bytes"
                         )
                     )
                 } else {
-                    valueShape.check(member, path: { "\(path()).\(Printable.escaped(name))" }, into: &problems)
+                    valueShape.check(
+                        member,
+                        path: { "\(path()).\(Printable.escaped(name.string))" },
+                        into: &problems
+                    )
                 }
             }
             Self.order(&problems, from: first)

@@ -12,11 +12,9 @@ public struct JSONParser {
         public enum Kind: Sendable, Hashable {
             /// Not JSON at all (RFC 8259 grammar).
             case syntax
-            /// An object repeats a member name (refused per I-JSON, RFC 7493 §2.3).
+            /// An object repeats a member name, byte for byte after unescaping (refused per I-JSON, RFC 7493
+            /// §2.3). Names that are different scalar sequences (`"é"` and `"e\u0301"`) are different names.
             case duplicateKey
-            /// An object holds two member names that are different scalar sequences but canonically
-            /// equivalent Unicode (`"é"` and `"e\u0301"`), which Herald cannot keep apart.
-            case equivalentKeys
             /// A string is not valid UTF-8 (RFC 8259 §8.1).
             case invalidUTF8
             /// A number too large for a double (I-JSON, RFC 7493 §2.2).
@@ -54,7 +52,6 @@ public struct JSONParser {
             switch kind {
             case .syntax: "is not valid JSON (\(message) at byte \(offset))"
             case .duplicateKey: "\(message) at byte \(offset): object keys must be unique (I-JSON, RFC 7493)"
-            case .equivalentKeys: "\(message) at byte \(offset)"
             case .invalidUTF8: "is not valid UTF-8 (at byte \(offset))"
             case .numberOutOfRange: "is a number out of range (at byte \(offset))"
             case .tooDeep: "nests deeper than \(JSONParser.maxDepth) levels (at byte \(offset))"
@@ -98,20 +95,6 @@ public struct JSONParser {
             guard parser.index == buffer.count else { throw parser.failure("unexpected data after the document") }
             return value
         }
-    }
-
-    /// A key written as its scalars, `"e\u0301"`, so that two equivalent spellings read differently.
-    static func scalarNotation(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            if scalar.value >= 0x20, scalar.value < 0x7F {
-                result.unicodeScalars.append(scalar)
-            } else {
-                let hex = String(scalar.value, radix: 16)
-                result += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
-            }
-        }
-        return result + "\""
     }
 
     @inline(__always)
@@ -183,7 +166,7 @@ public struct JSONParser {
                 throw failure("nesting deeper than \(JSONParser.maxDepth)", .tooDeep)
             }
             index += 1
-            var members: [String: JSONValue] = [:]
+            var members: [JSONKey: JSONValue] = [:]
             skipWhitespace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
                 index += 1
@@ -192,7 +175,7 @@ public struct JSONParser {
             while true {
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw failure("expected a key") }
-                let key = try parseString()
+                let key = JSONKey(try parseString())
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw failure("expected ':'") }
                 index += 1
@@ -202,23 +185,14 @@ public struct JSONParser {
                 do {
                     value = try parseValue(depth: depth)
                 } catch {
-                    throw error.within(.key(key))
+                    throw error.within(.key(key.string))
                 }
+                // `JSONKey` compares bytes: only the same name twice is a duplicate, never two spellings that
+                // `String ==` would call equal.
                 if members.updateValue(value, forKey: key) != nil {
-                    // `String` equality is canonical equivalence; keys are compared as scalar sequences.
-                    let stored = members.keys[members.index(forKey: key)!]
-                    if stored.utf8.elementsEqual(key.utf8) {
-                        throw Failure(
-                            kind: .duplicateKey,
-                            message: "duplicate key \(Printable.quoted(key))",
-                            offset: keyOffset
-                        )
-                    }
                     throw Failure(
-                        kind: .equivalentKeys,
-                        message:
-                            "keys \(JSONParser.scalarNotation(stored)) and \(JSONParser.scalarNotation(key)) are "
-                            + "different but canonically equivalent Unicode, which Herald cannot keep apart",
+                        kind: .duplicateKey,
+                        message: "duplicate key \(Printable.quoted(key.string))",
                         offset: keyOffset
                     )
                 }
@@ -415,9 +389,9 @@ extension JSONValue {
             output.append(UInt8(ascii: "]"))
         case .object(let members):
             output.append(UInt8(ascii: "{"))
-            for (offset, key) in members.keys.sorted(by: Printable.byteOrder).enumerated() {
+            for (offset, key) in members.keys.sorted().enumerated() {
                 if offset > 0 { output.append(UInt8(ascii: ",")) }
-                JSONValue.writeString(key, into: &output)
+                JSONValue.writeString(key.string, into: &output)
                 output.append(UInt8(ascii: ":"))
                 members[key]!.write(into: &output)
             }

@@ -7,12 +7,18 @@ public enum JSONValue: Sendable, Hashable {
     case number(Double)
     case string(String)
     case array([JSONValue])
-    case object([String: JSONValue])
+    /// Members by name, byte for byte (see `JSONKey`).
+    case object([JSONKey: JSONValue])
 
     /// The value of `key` when this is an object.
-    public subscript(key: String) -> JSONValue? {
+    public subscript(key: JSONKey) -> JSONValue? {
         if case .object(let members) = self { return members[key] }
         return nil
+    }
+
+    /// The value of the member named `name` (byte for byte) when this is an object.
+    public subscript(name: String) -> JSONValue? {
+        self[JSONKey(name)]
     }
 
     /// The string payload, if this is a string.
@@ -22,7 +28,7 @@ public enum JSONValue: Sendable, Hashable {
     }
 
     /// The object members, if this is an object.
-    public var objectValue: [String: JSONValue]? {
+    public var objectValue: [JSONKey: JSONValue]? {
         if case .object(let members) = self { return members }
         return nil
     }
@@ -71,17 +77,29 @@ extension JSONValue: Codable {
             self = .string(value)
         } else if let value = try? container.decode([JSONValue].self) {
             self = .array(value)
-        } else if let value = try? container.decode([String: JSONValue].self) {
-            self = .object(value)
+        } else if let object = try? decoder.container(keyedBy: MemberName.self) {
+            var members: [JSONKey: JSONValue] = [:]
+            for name in object.allKeys {
+                members[JSONKey(name.stringValue)] = try object.decode(JSONValue.self, forKey: name)
+            }
+            self = .object(members)
         } else {
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a JSON value")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
+        if case .object(let members) = self {
+            var object = encoder.container(keyedBy: MemberName.self)
+            for name in members.keys.sorted() {
+                try object.encode(members[name]!, forKey: MemberName(stringValue: name.string))
+            }
+            return
+        }
         var container = encoder.singleValueContainer()
         switch self {
         case .null: try container.encodeNil()
+        case .object: break  // written above, through a keyed container
         case .bool(let value): try container.encode(value)
         case .number(let value):
             if value.rounded() == value, abs(value) < 9_007_199_254_740_992 {
@@ -91,8 +109,17 @@ extension JSONValue: Codable {
             }
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
-        case .object(let value): try container.encode(value)
         }
+    }
+
+    /// A member name as a coding key. `Codable` coders such as Foundation's `JSONEncoder` keep their members in
+    /// `String`-keyed storage and so merge canonically equivalent names: Herald's own JSON goes through
+    /// `canonicalBytes()` and `JSONParser` instead, which keep every name byte for byte.
+    private struct MemberName: CodingKey {
+        var stringValue: String
+        init(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
     }
 }
 

@@ -20,25 +20,21 @@ func parse<Value: RawRepresentable>(
     return value
 }
 
-/// The JSON form of `Event` in `events.body`: dates as integer milliseconds, exact to the millisecond (the
-/// same shape the embedded store keeps).
+/// The JSON form of `Event` in `events.body`: HeraldCore's `StoredEventBody`, the shape the embedded store keeps
+/// (dates as integer milliseconds; the shape `JSONEncoder` gave, which still decodes). Not `JSONEncoder` itself:
+/// its `String`-keyed storage merges `data` member names that differ only in Unicode normalization.
 enum EventBody {
-    static func encoder() -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(Int64((date.timeIntervalSince1970 * 1000).rounded()))
-        }
-        return encoder
+    struct Encoder {
+        func encode(_ event: Event) throws -> Data { StoredEventBody.encode(event) }
     }
 
-    static func decoder() -> JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            Date(timeIntervalSince1970: Double(try decoder.singleValueContainer().decode(Int64.self)) / 1000)
-        }
-        return decoder
+    struct Decoder {
+        func decode(_ type: Event.Type, from body: Data) throws -> Event { try StoredEventBody.decode(body) }
     }
+
+    static func encoder() -> Encoder { Encoder() }
+
+    static func decoder() -> Decoder { Decoder() }
 }
 
 extension AttemptRecord {

@@ -29,7 +29,11 @@ extension StoreConformance {
             ),
             data: [
                 "rule": .object(["id": .number(7), "name": .string("High volume")]),
-                "tags": .object(["browser": .string("Firefox"), "ratio": .number(0.25)]),
+                // Names that `String ==` calls equal but are different JSON names: the store keeps each.
+                "tags": .object([
+                    "browser": .string("Firefox"), "ratio": .number(0.25), "caf\u{E9}": .string("composed"),
+                    "cafe\u{301}": .string("decomposed"), "\u{212A}": .string("kelvin"), "K": .string("k"),
+                ]),
                 "paths": .array([.string("src/a.py"), .null, .bool(true)]),
             ],
             recipients: [

@@ -25,7 +25,7 @@ struct OpenAPIChecker {
         for (path, item) in document["paths"]?.objectValue ?? [:] {
             for method in (item.objectValue ?? [:]).keys
             where ["get", "put", "post", "patch", "delete"].contains(method) {
-                result.insert("\(method.uppercased()) \(path)")
+                result.insert("\(method.string.uppercased()) \(path)")
             }
         }
         return result
@@ -46,7 +46,7 @@ struct OpenAPIChecker {
             return response.body.readableBytes == 0 ? [] : ["\(template) \(status): body where none is documented"]
         }
         guard contentType.hasPrefix("application/json") else {
-            return content.keys.contains(where: { contentType.hasPrefix($0) })
+            return content.keys.contains(where: { contentType.hasPrefix($0.string) })
                 ? [] : ["\(template) \(status): content type \(contentType) is not documented"]
         }
         guard let schema = content["application/json"]?["schema"] else {

@@ -71,6 +71,22 @@ struct ConfigurationTests {
         }
     }
 
+    @Test(
+        "setting names are compared byte for byte",
+        arguments: [
+            ("ed25519PublicKey", "ed25519Public\u{212A}ey"), ("maxAttempts", "max\u{C5}ttempts"),
+            ("perSecond", "perSecond\u{301}"),
+        ]
+    )
+    func settingNamesByBytes(_ name: String, _ lookalike: String) {
+        let yaml =
+            Self.valid.replacingOccurrences(of: "rateLimit: { perSecond: 0 }", with: "rateLimit: { \(lookalike): 0 }")
+            + "\nauth:\n  jwt:\n    \(lookalike): x\n"
+        let found = problems(yaml)
+        #expect(found.contains { $0.message == "is not a known setting" }, "\(found)")
+        #expect(!found.contains { $0.field == name }, "\(found)")
+    }
+
     @Test func loadsAValidFileResolvingPathsAndSecrets() throws {
         let loaded = try load(Self.valid)
         #expect(loaded.configuration.worker.concurrency == 64)

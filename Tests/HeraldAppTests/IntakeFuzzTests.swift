@@ -97,7 +97,7 @@ struct IntakeFuzzTests {
     static func mutate(_ value: JSONValue, _ random: inout Random, depth: Int = 0) -> JSONValue {
         switch value {
         case .object(var members) where !members.isEmpty && (depth < 4 && random.below(3) != 0):
-            let keys = members.keys.sorted(by: Printable.byteOrder)
+            let keys = members.keys.sorted()
             let key = keys[random.below(keys.count)]
             members[key] = mutate(members[key]!, &random, depth: depth + 1)
             return .object(members)
@@ -108,7 +108,7 @@ struct IntakeFuzzTests {
         case .object(var members):
             switch random.below(3) {
             case 0 where !members.isEmpty:
-                members.removeValue(forKey: members.keys.sorted(by: Printable.byteOrder)[random.below(members.count)])
+                members.removeValue(forKey: members.keys.sorted()[random.below(members.count)])
             case 1:
                 members[["phnoe", "prio", "id", "type", "user", "team", "address", "e\u{301}"][random.below(8)]] =
                     values[random.below(values.count)]

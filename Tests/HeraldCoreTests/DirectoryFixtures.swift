@@ -75,7 +75,7 @@ enum Fixture {
         _ key: String,
         actor: String? = nil,
         issue: String? = "9001",
-        data: [String: JSONValue] = [:],
+        data: [JSONKey: JSONValue] = [:],
         recipients: [RecipientSpec] = []
     ) -> Event {
         Event(

@@ -14,7 +14,7 @@ struct ImplicitSubscriptionsTests {
         )
     }
 
-    func assignee(_ id: String, _ type: String = "user") -> [String: JSONValue] {
+    func assignee(_ id: String, _ type: String = "user") -> [JSONKey: JSONValue] {
         ["assignee": .object(["id": .string(id), "type": .string(type)])]
     }
 

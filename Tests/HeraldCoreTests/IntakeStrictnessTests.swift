@@ -331,61 +331,10 @@ struct IntakeStrictnessTests {
         #expect(!(failure.details.first?.message.contains("not valid JSON") ?? true) || message.contains("not valid"))
     }
 
-    @Test("keys are compared as scalar sequences: é and e\\u0301 are not a duplicate")
-    func equivalentKeysAreNotDuplicates() throws {
-        let composed = #"{"\u00e9":1,"e\u0301":2}"#
-        do {
-            let value = try JSONParser.parse(Data(composed.utf8))
-            // Kept apart: both keys are there.
-            #expect(value.objectValue?.count == 2)
-        } catch {
-            #expect(error.kind != .duplicateKey, "\(error)")
-            #expect(error.kind == .equivalentKeys)
-            #expect(error.reason.contains("\\u0301"))
-        }
-        // A true duplicate (same scalars, one escaped) is a duplicate.
-        #expect(throws: JSONParser.Failure.self) { try JSONParser.parse(Data(#"{"\u00e9":1,"é":2}"#.utf8)) }
-        do {
-            _ = try JSONParser.parse(Data(#"{"\u00e9":1,"é":2}"#.utf8))
-        } catch {
-            #expect(error.kind == .duplicateKey)
-        }
-    }
-
     @Test("canonical bytes order keys by their bytes, so equivalent spellings never collide or reorder")
     func canonicalOrderIsByBytes() throws {
         let value = JSONValue.object(["b": .number(1), "a": .number(2), "é": .number(3), "z": .number(4)])
         let text = String(decoding: value.canonicalBytes(), as: UTF8.self)
         #expect(text == #"{"a":2,"b":1,"z":4,"é":3}"#)
-    }
-}
-
-@Suite("Byte-exact names")
-struct ByteExactNameTests {
-    /// Pairs Swift's `String ==` calls equal although their scalars differ (canonical equivalence).
-    static let equivalentPairs: [(String, String)] = [
-        ("K", "\u{212A}"), (";", "\u{37E}"), ("`", "\u{1FEF}"), ("\u{E9}", "e\u{301}"), ("\u{C5}", "\u{212B}"),
-    ]
-
-    @Test("field names are matched byte for byte, never by canonical equivalence", arguments: equivalentPairs)
-    func fieldNames(_ documented: String, _ lookalike: String) {
-        #expect(documented == lookalike, "the pair is canonically equivalent")
-        let shape = FieldShape.object([documented: FieldShape.Field(.string)])
-        #expect(shape.problems(of: .object([documented: .string("x")]), at: "body").isEmpty)
-        let problems = shape.problems(of: .object([lookalike: .string("x")]), at: "body")
-        #expect(problems.map(\.message) == ["is not a known field"], "\(problems)")
-    }
-
-    @Test("the parser never merges or calls duplicate two different spellings", arguments: equivalentPairs)
-    func parserKeys(_ first: String, _ second: String) throws {
-        let document = try JSONValue.object(["a": .string(first)]).canonicalData()
-        _ = try JSONParser.parse(document)
-        let text = "{\"\(first)\":1,\"\(second)\":2}"
-        do {
-            let value = try JSONParser.parse(Data(text.utf8))
-            #expect(value.objectValue?.count == 2)
-        } catch {
-            #expect(error.kind == .equivalentKeys, "\(error)")
-        }
     }
 }

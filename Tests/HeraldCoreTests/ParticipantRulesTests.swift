@@ -100,7 +100,7 @@ struct ParticipantRulesTests {
 
     struct OutsiderCase: Sendable, CustomStringConvertible {
         var name: String
-        var data: [String: JSONValue]
+        var data: [JSONKey: JSONValue]
         var ownership: [String] = []
         var subscriptions: [IssueSubscription] = []
         var recipient: String

@@ -44,7 +44,9 @@ struct SMSRenderingTests {
         let body = try #require(decoded["Body"])
         let golden: JSONValue = .object([
             "form": .string(form),
-            "fields": .object(decoded.mapValues(JSONValue.string)),
+            "fields": .object(
+                Dictionary(uniqueKeysWithValues: decoded.map { (JSONKey($0.key), JSONValue.string($0.value)) })
+            ),
             "encoding": .string(SMSEncoding.required(for: body).rawValue),
             "segments": .number(Double(SMSEncoding.segmentCount(of: body))),
             "truncations": .array(message.truncations.map(JSONValue.string)),

@@ -73,7 +73,7 @@ struct ReassignmentAudienceTests {
         )
     }
 
-    static func event(_ key: String, id: String, data: [String: JSONValue] = [:]) -> Event {
+    static func event(_ key: String, id: String, data: [JSONKey: JSONValue] = [:]) -> Event {
         Event(
             id: id,
             key: key,

@@ -4,21 +4,21 @@ public struct OwnershipSubject: Sendable, Hashable {
     public var paths: [String]
     /// The request URL (`data.url`).
     public var url: String?
-    /// Tag values by name (`data.tags`); numbers and booleans are read as their JSON text.
-    public var tags: [String: String]
+    /// Tag values by name (`data.tags`), names byte for byte; numbers and booleans are read as their JSON text.
+    public var tags: [JSONKey: String]
 
     /// Creates a subject.
-    public init(paths: [String] = [], url: String? = nil, tags: [String: String] = [:]) {
+    public init(paths: [String] = [], url: String? = nil, tags: [JSONKey: String] = [:]) {
         self.paths = paths
         self.url = url
         self.tags = tags
     }
 
     /// Reads `paths`, `url` and `tags` out of an event's data, ignoring values of the wrong type.
-    public init(data: [String: JSONValue]) {
+    public init(data: [JSONKey: JSONValue]) {
         paths = data["paths"]?.arrayValue?.compactMap(\.stringValue) ?? []
         url = data["url"]?.stringValue
-        var tags: [String: String] = [:]
+        var tags: [JSONKey: String] = [:]
         for (name, value) in data["tags"]?.objectValue ?? [:] {
             switch value {
             case .string(let text): tags[name] = text

@@ -50,7 +50,7 @@ struct PagerDutyPayload: Encodable, Sendable, Hashable {
     /// The event key.
     var eventClass: String?
     /// Key data as a flat object PagerDuty shows as a table.
-    var customDetails: [String: JSONValue]?
+    var customDetails: [JSONKey: JSONValue]?
 
     private enum CodingKeys: String, CodingKey {
         case summary

@@ -118,9 +118,9 @@ struct PagerDutyRenderer: Sendable {
 
     /// The key data as a flat object: the issue, the project, the actor, the key's facts, and the raw
     /// `data` for anything the facts leave out.
-    private static func customDetails(_ input: RenderInput, content: NeutralContent) -> [String: JSONValue] {
+    private static func customDetails(_ input: RenderInput, content: NeutralContent) -> [JSONKey: JSONValue] {
         let event = input.event
-        var details: [String: JSONValue] = ["Event": .string(event.key)]
+        var details: [JSONKey: JSONValue] = ["Event": .string(event.key)]
         func set(_ name: String, _ value: String?) {
             if let value = NeutralContent.nonEmpty(value) { details[name] = .string(value) }
         }

@@ -3,17 +3,13 @@ import HeraldCore
 
 /// The one JSON encoding every provider payload uses: sorted keys, unescaped slashes, RFC 3339 dates.
 ///
-/// Equal values always give equal bytes, which keeps golden files stable and stored payloads comparable.
+/// Equal values always give equal bytes, which keeps golden files stable and stored payloads comparable. The
+/// bytes are `JSONEncoder`'s with those options, written by `PayloadEncoder`, which unlike `JSONEncoder` keeps
+/// member names byte for byte (`data` may hold both `"é"` and `"e\u0301"`).
 enum PayloadJSON {
     /// Encodes `value` deterministically.
     static func encode(_ value: some Encodable) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(Timestamp.format(date))
-        }
-        return try encoder.encode(value)
+        try PayloadEncoder.encode(value)
     }
 }
 
@@ -48,6 +44,11 @@ extension PayloadJSON {
                 body(&self, element)
             }
             bytes.append(UInt8(ascii: "]"))
+        }
+
+        /// Text that is already JSON (a number, `null`).
+        mutating func raw(_ json: String) {
+            bytes.append(contentsOf: json.utf8)
         }
 
         mutating func bool(_ value: Bool) {

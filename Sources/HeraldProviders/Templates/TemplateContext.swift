@@ -68,10 +68,14 @@ enum TemplateContext {
         return values
     }
 
-    private static func object(_ members: [String: JSONValue]) -> [String: Any] {
+    private static func object(_ members: [JSONKey: JSONValue]) -> [String: Any] {
         var result: [String: Any] = [:]
         for (key, value) in members {
-            if let converted = convert(value) { result[key] = converted }
+            guard let converted = convert(value) else { continue }
+            // The template engine looks names up as `String`s, for which canonically equivalent names (`é` and
+            // `e\u0301`) are one: the first in byte order wins, whatever the order of the dictionary.
+            if let index = result.index(forKey: key.string), JSONKey(result.keys[index]) < key { continue }
+            result[key.string] = converted
         }
         return result
     }

@@ -15,7 +15,7 @@ struct WebhookPayload: Encodable, Sendable {
         var project: String?
         var actor: Actor?
         var issue: IssueReference?
-        var data: [String: JSONValue]
+        var data: [JSONKey: JSONValue]
         var occurredAt: Date
 
         init(_ event: Event) {
