@@ -3,9 +3,11 @@ import HeraldCore
 import Testing
 
 /// The parser against outside test material: N. Seriot's JSONTestSuite (`test_parsing`: `y_` must parse, `n_`
-/// must be refused, `i_` may go either way, none may crash) when it is provided through
-/// `$HERALD_JSON_TEST_SUITE` or `shared/vendor/JSONTestSuite/test_parsing` beside the clone, and a table of
-/// cases of our own in the same three classes that always runs.
+/// must be refused, `i_` may go either way, none may crash), from `$HERALD_JSON_TEST_SUITE`,
+/// `shared/vendor/JSONTestSuite/test_parsing` beside the clone, or `.build/tools/json-test-suite/test_parsing`,
+/// where `scripts/install-test-tools.sh` unpacks the copy that orjson's pinned source distribution carries (CI
+/// always has it: there a missing suite is a failure, not a skip); and a table of cases of our own in the same
+/// three classes that always runs.
 @Suite("JSON parser conformance")
 struct JSONTestSuiteTests {
     /// `y_` cases Herald refuses on purpose: I-JSON (RFC 7493) forbids duplicate member names.
@@ -19,6 +21,7 @@ struct JSONTestSuiteTests {
         let candidates = [
             ProcessInfo.processInfo.environment["HERALD_JSON_TEST_SUITE"].map { URL(fileURLWithPath: $0) },
             repository.deletingLastPathComponent().appendingPathComponent("shared/vendor/JSONTestSuite/test_parsing"),
+            repository.appendingPathComponent(".build/tools/json-test-suite/test_parsing"),
         ].compactMap { $0 }
         return candidates.first { FileManager.default.fileExists(atPath: $0.path) }
     }
@@ -26,7 +29,12 @@ struct JSONTestSuiteTests {
     @Test("JSONTestSuite: y_ parse, n_ are refused, nothing crashes (when provided)")
     func outsideSuite() throws {
         guard let directory = Self.suiteDirectory else {
-            print("skipping JSONTestSuite: not provided (set HERALD_JSON_TEST_SUITE to its test_parsing folder)")
+            let reason = "JSONTestSuite is not installed (bash scripts/install-test-tools.sh unpacks it)"
+            if ProcessInfo.processInfo.environment["CI"] == "true" {
+                Issue.record("\(reason)")
+            } else {
+                print("skipping JSONTestSuite: \(reason)")
+            }
             return
         }
         let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".json") }
@@ -74,7 +82,8 @@ struct JSONTestSuiteTests {
 
     static let mustRefuse: [String] = [
         "", " ", "{", "[", "]", "{]", "[1,]", "[,1]", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{a:1}", "{'a':1}",
-        "01", "1.", ".1", "+1", "1e", "1e+", "-", "--1", "0x10", "NaN", "Infinity", "-Infinity", "1e400",
+        "01", "-00.0", "00.0", "00e0", "-00e0", #"["\017"]"#, "1.", ".1", "+1", "1e", "1e+", "-", "--1", "0x10", "NaN",
+        "Infinity", "-Infinity", "1e400",
         "tru", "nul", "True", "[1] [2]", "\"abc", "\"\\x41\"", "\"\\u12\"", "\"\\uZZZZ\"", "\"\\ud800\"",
         "\"\\udc00\"", "\"\\ud800\\u0041\"", "\"\t\"", "\"\n\"", "\"\u{1}\"", "[1]\u{0}", "\u{FEFF}[]",
         "{\"a\":1,\"a\":2}", "/* */ []", "[1,,2]", "\"\\\"",

