@@ -396,7 +396,9 @@ public final class SendStage: Service, Sendable {
             if logger.logLevel <= .debug {
                 logger.debug("delivered", metadata: Self.metadata(delivery))
             }
-        case .failed(let error):
+        case .failed(let failure):
+            // A passcode's error never carries its code, even when the provider echoed the request.
+            let error = delivery.expiresAt == nil ? failure : failure.withoutPasscodeDigits(of: delivery.payload)
             var metadata = Self.metadata(delivery)
             if let status = error.status { metadata["http.status"] = "\(status)" }
             metadata["reason"] = "\(error.reason.rawValue)"
