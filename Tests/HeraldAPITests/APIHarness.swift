@@ -82,7 +82,7 @@ final class APIHarness: Sendable {
             clock: clock
         )
         let capture = logs
-        var logger = Logger(label: "herald-api-test") { _ in capture }
+        var logger = Logger(label: "herald-api-test") { _ in capture.handler }
         logger.logLevel = .trace
         var dependencies = APIDependencies(
             store: store,
@@ -184,29 +184,38 @@ extension Array where Element == UInt8 {
     }
 }
 
-/// Captures every log line (rendered with its metadata) for leak checks.
-final class LogCapture: LogHandler, @unchecked Sendable {
-    // @unchecked: the handler's own `metadata`/`logLevel` are value state swift-log copies per logger; the shared
-    // line buffer is behind the Mutex.
+/// Captures every log line (rendered with its metadata) for leak checks: the shared line buffer behind a Mutex.
+final class LogCapture: Sendable {
     private let lines = Mutex<[String]>([])
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
 
     init() {}
 
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-        let text =
-            "\(event.level) \(event.message) " + merged.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " ")
-        lines.withLock { $0.append(text) }
-    }
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
 
     var all: [String] { lines.withLock { $0 } }
+
+    /// A handler writing here. swift-log copies handlers by value and each request's logger sets its own
+    /// metadata (the request id), so the handler is a struct: concurrent requests never share its metadata.
+    var handler: Handler { Handler(capture: self) }
+
+    struct Handler: LogHandler {
+        let capture: LogCapture
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+            let text =
+                "\(event.level) \(event.message) "
+                + merged.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " ")
+            capture.append(text)
+        }
+    }
 }
 
 // MARK: Requests
