@@ -189,6 +189,15 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 extension Store {
+    public func replacePreferences(
+        removing: [PreferenceRowIdentity],
+        upserting rows: [PreferenceRow],
+        returningRowsOf party: DirectoryParty
+    ) async throws -> [PreferenceRow] {
+        try await replacePreferences(removing: removing, upserting: rows)
+        return try await preferenceRows(of: party)
+    }
+
     /// The default: the store does not pace; the caller keeps its own buckets (one instance per store).
     public func shareRateLimits(_ limits: [Int: RateLimit]) -> Bool { false }
 
@@ -298,6 +307,14 @@ public protocol Store: Sendable {
     /// Removes the preference rows with the given identities and upserts `rows`, in one transaction; bumps the
     /// directory version.
     func replacePreferences(removing: [PreferenceRowIdentity], upserting rows: [PreferenceRow]) async throws
+
+    /// `replacePreferences`, then the rows `party` owns as they stand after it, from the same transaction where
+    /// the store can (the preferences API answers with the row it wrote; a default runs the two in turn).
+    func replacePreferences(
+        removing: [PreferenceRowIdentity],
+        upserting rows: [PreferenceRow],
+        returningRowsOf party: DirectoryParty
+    ) async throws -> [PreferenceRow]
 
     /// Records that an address must not be messaged on its channel any more (idempotent; the first reason
     /// stays); bumps the directory version so fan-out stages pick it up.

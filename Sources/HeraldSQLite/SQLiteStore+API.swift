@@ -126,8 +126,7 @@ extension SQLiteStore {
         try await read("directoryRecordExists") { db in
             func record(_ kind: String, _ id: String) throws -> Bool {
                 try Int.fetchOne(
-                    db,
-                    sql: "SELECT 1 FROM directory_records WHERE kind = ? AND id = ?",
+                    try db.cachedStatement(sql: "SELECT 1 FROM directory_records WHERE kind = ? AND id = ?"),
                     arguments: [kind, id]
                 ) != nil
             }

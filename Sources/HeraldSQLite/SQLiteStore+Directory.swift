@@ -55,17 +55,19 @@ extension SQLiteStore {
     /// Every directory record, read in one transaction: organizations, users, teams and projects by id,
     /// subscriptions by (project, issue, subscriber kind, subscriber id), preferences by identity.
     public func preferenceRows(of party: DirectoryParty) async throws -> [PreferenceRow] {
+        try await read("preferenceRows") { db in try Self.preferenceRows(of: party, db) }
+    }
+
+    /// The rows `party` owns, through a cached statement (the matrix is read on every settings screen).
+    static func preferenceRows(of party: DirectoryParty, _ db: Database) throws -> [PreferenceRow] {
         let (kind, id) = partyColumns(party)
-        return try await read("preferenceRows") { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT owner_kind, owner_id, scope, scope_id, subject, channel, value FROM preferences
-                    WHERE owner_kind = ? AND owner_id = ? ORDER BY scope, scope_id, subject, channel
-                    """,
-                arguments: [kind, id]
-            ).map(PreferenceKey.decode)
-        }
+        let statement = try db.cachedStatement(
+            sql: """
+                SELECT owner_kind, owner_id, scope, scope_id, subject, channel, value FROM preferences
+                WHERE owner_kind = ? AND owner_id = ? ORDER BY scope, scope_id, subject, channel
+                """
+        )
+        return try Row.fetchAll(statement, arguments: [kind, id]).map(PreferenceKey.decode)
     }
 
     public func loadDirectory() async throws -> DirectoryDocument {
@@ -133,13 +135,33 @@ extension SQLiteStore {
     ///
     /// - Throws: `InvalidDirectoryRecord` (nothing changed) for a row naming neither a user nor a team.
     public func replacePreferences(removing: [PreferenceRowIdentity], upserting rows: [PreferenceRow]) async throws {
-        guard !removing.isEmpty || !rows.isEmpty else { return }
+        _ = try await writePreferences(removing: removing, upserting: rows, returningRowsOf: nil)
+    }
+
+    public func replacePreferences(
+        removing: [PreferenceRowIdentity],
+        upserting rows: [PreferenceRow],
+        returningRowsOf party: DirectoryParty
+    ) async throws -> [PreferenceRow] {
+        try await writePreferences(removing: removing, upserting: rows, returningRowsOf: party)
+    }
+
+    /// One write transaction: the removals, the upserts, the version bump, and `party`'s rows after them.
+    private func writePreferences(
+        removing: [PreferenceRowIdentity],
+        upserting rows: [PreferenceRow],
+        returningRowsOf party: DirectoryParty?
+    ) async throws -> [PreferenceRow] {
+        guard !removing.isEmpty || !rows.isEmpty else {
+            guard let party else { return [] }
+            return try await preferenceRows(of: party)
+        }
         // An identity without an owner matches no stored row: there is nothing to remove.
         let removals = removing.compactMap { try? PreferenceKey($0, field: "removing") }
         let upserts = try rows.enumerated().map { index, row in
             (key: try PreferenceKey(row.identity, field: "upserting[\(index)]"), value: row.value.rawValue)
         }
-        try await write("replacePreferences") { db in
+        return try await write("replacePreferences") { db in
             let delete = try db.cachedStatement(
                 sql: """
                     DELETE FROM preferences
@@ -154,6 +176,7 @@ extension SQLiteStore {
                 try upsert.execute(arguments: row.key.arguments + [row.value])
             }
             try Self.bumpDirectoryVersion(db)
+            return try party.map { try Self.preferenceRows(of: $0, db) } ?? []
         }
     }
 

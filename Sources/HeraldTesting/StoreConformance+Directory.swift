@@ -418,6 +418,35 @@ extension StoreConformance {
         try await store.replacePreferences(removing: [optionRow.identity, emailOn.identity], upserting: [])
         expected.preferences.removeAll { $0.identity == emailOn.identity }
         try expectSameDirectory(try await store.loadDirectory(), expected, "after removing")
+
+        // The returning form answers the owner's rows as they stand after the write, and only that owner's.
+        let versionBefore = try await store.directoryVersion()
+        let slackOn = PreferenceRow(
+            owner: .user("u1"),
+            scope: .project,
+            scopeId: "p1",
+            subject: "assigned",
+            channel: .slack,
+            value: .always
+        )
+        let after = try await store.replacePreferences(
+            removing: [document.preferences[0].identity],
+            upserting: [slackOn],
+            returningRowsOf: .user("u1")
+        )
+        expected.preferences.removeAll {
+            $0.identity == document.preferences[0].identity || $0.identity == slackOn.identity
+        }
+        expected.preferences.append(slackOn)
+        try expectEqual(
+            Set(after),
+            Set(expected.preferences.filter { $0.owner == .user("u1") }),
+            "rows returned by replacePreferences(returningRowsOf: u1)"
+        )
+        try expectEqual(Set(after), Set(try await store.preferenceRows(of: .user("u1"))), "returned rows are stored")
+        try expect(try await store.directoryVersion() != versionBefore, "the returning form bumps the version too")
+        let unchanged = try await store.replacePreferences(removing: [], upserting: [], returningRowsOf: .team("t2"))
+        try expectEqual(unchanged, [teamRow], "nothing to write: the rows as they are")
     }
 
     static func directoryAtScale(_ store: any Store) async throws {

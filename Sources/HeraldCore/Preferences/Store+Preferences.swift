@@ -32,8 +32,8 @@ extension Store {
             )
         }
         let rows = PreferenceMatrix.overrideRows(userId: user, key: key, channels: channels)
-        try await replacePreferences(removing: [], upserting: rows)
-        return PreferenceMatrix.row(for: entry, userRows: try await preferenceRows(of: .user(user)))
+        let after = try await replacePreferences(removing: [], upserting: rows, returningRowsOf: .user(user))
+        return PreferenceMatrix.row(for: entry, userRows: after)
     }
 
     /// Drops the user's user-scope rows for `key` and returns the key's row, back at its defaults.
