@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HeraldCore
 import JWTKit
+import Synchronization
 
 /// One configured API token: a name, the SHA-256 of the token and its scopes (the token itself is never stored).
 public struct APITokenEntry: Sendable, Hashable {
@@ -76,6 +77,8 @@ public struct APIAuthenticator: Sendable {
     /// jwt-kit's key collections are actors filled asynchronously; one per algorithm, made once.
     let keys: Task<(hs256: JWTKeyCollection?, eddsa: JWTKeyCollection?), Never>
     let clock: any WallClock
+    /// Tokens whose signature was verified (their time, issuer and audience claims are checked on every use).
+    let verified = VerifiedTokens()
 
     /// The shortest HS256 secret accepted (RFC 7518 §3.2: a key of at least the hash's size).
     public static let minimumSecretBytes = 32
@@ -152,10 +155,15 @@ public struct APIAuthenticator: Sendable {
         }
         guard let keys else { throw AuthenticationRefusal("the JWT algorithm \"\(algorithm)\" is not accepted") }
         let claims: UserClaims
-        do {
-            claims = try await keys.verify(token, as: UserClaims.self)
-        } catch {
-            throw AuthenticationRefusal("the JWT signature or claims are not valid")
+        if let known = verified.claims(of: token) {
+            claims = known
+        } else {
+            do {
+                claims = try await keys.verify(token, as: UserClaims.self)
+            } catch {
+                throw AuthenticationRefusal("the JWT signature or claims are not valid")
+            }
+            verified.remember(token, claims)
         }
         let now = clock.now()
         guard claims.exp.value.addingTimeInterval(jwt.leeway) > now else {
@@ -195,6 +203,25 @@ public struct APIAuthenticator: Sendable {
     private static func printable(_ text: String) -> String {
         String(text.prefix(16).unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F }.map(Character.init))
     }
+}
+
+/// JWTs whose signature checked out, with their claims: a client sends the same token on every request for its
+/// lifetime, and verifying it again (an actor hop into jwt-kit, a JSON decode, an HMAC or Ed25519 check) was a
+/// tenth of the CPU of a preference read (SPEC §16 W6). Bounded; only ever holds tokens that verified.
+final class VerifiedTokens: Sendable {
+    static let capacity = 4096
+    private let entries = Mutex<[String: UserClaims]>([:])
+
+    func claims(of token: String) -> UserClaims? { entries.withLock { $0[token] } }
+
+    func remember(_ token: String, _ claims: UserClaims) {
+        entries.withLock { entries in
+            if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+            entries[token] = claims
+        }
+    }
+
+    var count: Int { entries.withLock { $0.count } }
 }
 
 /// Why a credential did not authenticate (shown in the 401 message; never contains the credential).

@@ -123,7 +123,7 @@ extension SQLiteStore {
     }
 
     public func directoryRecordExists(_ reference: DirectoryRecordReference) async throws -> Bool {
-        try await read("directoryRecordExists") { db in
+        try readNow("directoryRecordExists") { db in
             func record(_ kind: String, _ id: String) throws -> Bool {
                 try Int.fetchOne(
                     try db.cachedStatement(sql: "SELECT 1 FROM directory_records WHERE kind = ? AND id = ?"),

@@ -55,7 +55,7 @@ extension SQLiteStore {
     /// Every directory record, read in one transaction: organizations, users, teams and projects by id,
     /// subscriptions by (project, issue, subscriber kind, subscriber id), preferences by identity.
     public func preferenceRows(of party: DirectoryParty) async throws -> [PreferenceRow] {
-        try await read("preferenceRows") { db in try Self.preferenceRows(of: party, db) }
+        try readNow("preferenceRows") { db in try Self.preferenceRows(of: party, db) }
     }
 
     /// The rows `party` owns, through a cached statement (the matrix is read on every settings screen).

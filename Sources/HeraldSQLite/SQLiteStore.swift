@@ -114,6 +114,17 @@ public final class SQLiteStore: Store {
         }
     }
 
+    /// Runs a short, indexed `value` in one read transaction on a reader connection, on the calling thread: no
+    /// hop to GRDB's queue and back (two thread wake-ups per API read, SPEC §16 W6). Only for point lookups that
+    /// take microseconds; a reader connection is free at once in WAL mode, so the caller never waits on a writer.
+    func readNow<T: Sendable>(_ operation: String, _ value: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.read(value)
+        } catch let error as DatabaseError {
+            throw Self.translate(error, operation: operation)
+        }
+    }
+
     /// Runs `value` in one read transaction on a reader connection.
     func read<T: Sendable>(_ operation: String, _ value: @Sendable (Database) throws -> T) async throws -> T {
         do {

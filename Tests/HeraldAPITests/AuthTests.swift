@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 import HTTPTypes
-import HeraldAPI
+@testable import HeraldAPI
 import HeraldCore
 import HummingbirdTesting
 import Testing
@@ -80,6 +80,24 @@ import Testing
         // Inside the 60 s leeway an expired token still passes.
         let late = try await harness.userJWT("u1", expiresIn: -30, issuer: "tracker", audience: "herald")
         #expect(try await harness.dependencies.authenticator.authenticate(bearer: late) == .user(id: "u1"))
+    }
+
+    /// A token is verified once and remembered, but its time claims are checked on every use.
+    @Test func aRememberedTokenStillExpiresAndATamperedOneIsStillRefused() async throws {
+        let harness = try await APIHarness()
+        let authenticator = harness.dependencies.authenticator
+        let token = try await harness.userJWT("u1", expiresIn: 100)
+        for _ in 0..<3 { #expect(try await authenticator.authenticate(bearer: token) == .user(id: "u1")) }
+        #expect(authenticator.verified.count == 1)
+        // The same header and payload with another signature is another token: verified afresh, refused.
+        let parts = token.split(separator: ".")
+        let forged = "\(parts[0]).\(parts[1]).\(String(parts[2].reversed()))"
+        await #expect(throws: AuthenticationRefusal.self) { try await authenticator.authenticate(bearer: forged) }
+        #expect(authenticator.verified.count == 1)
+        harness.clock.advance(by: 100 + 59)
+        #expect(try await authenticator.authenticate(bearer: token) == .user(id: "u1"), "inside the leeway")
+        harness.clock.advance(by: 2)
+        await #expect(throws: AuthenticationRefusal.self) { try await authenticator.authenticate(bearer: token) }
     }
 
     @Test func eddsaTokenAndAlgorithmConfusionRefused() async throws {
