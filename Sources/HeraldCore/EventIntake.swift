@@ -73,31 +73,91 @@ public struct EventIntake: Sendable {
         -> [NewEvent]
     {
         let lines = Self.lines(of: data)
-        if lines.compactMap({ $0 }).count <= 1 {
+        var numbered: [(number: Int, line: Data)] = []
+        numbered.reserveCapacity(lines.count)
+        for (lineNumber, line) in lines.enumerated() {
+            if let line { numbered.append((lineNumber + 1, line)) }
+        }
+        if numbered.count <= 1 {
             throw ValidationFailure(
                 code: wholeFailure.code,
                 details: [FieldError(field: wholeFailure.fieldPath(under: "body"), message: wholeFailure.reason)]
             )
         }
-        var items: [(JSONValue, Int?)] = []
+        // Every line is parsed, and validated when the batch is not too large, on all cores: lines do not depend
+        // on each other. The outcomes are merged in line order, so the result and the problems listed are the
+        // same as one line after the other.
+        let validating = numbered.count <= maxBatch
+        let outcomes = Self.concurrentMap(numbered) { index, entry -> LineOutcome in
+            do throws(JSONParser.Failure) {
+                let value = try JSONParser.parse(entry.line)
+                guard validating else { return .parsed(value, entry.line.count) }
+                return .validated(validate(value, rawSize: entry.line.count, path: "events[\(index)]", now: now))
+            } catch {
+                let problem = FieldError(field: error.fieldPath(under: "line \(entry.number)"), message: error.reason)
+                return .invalid(problem, code: error.code)
+            }
+        }
         var problems: [FieldError] = []
         var codes = Set<String>()
-        for (lineNumber, line) in lines.enumerated() {
-            guard let line else { continue }
-            do {
-                items.append((try JSONParser.parse(line), line.count))
-            } catch {
-                codes.insert(error.code)
-                problems.append(
-                    FieldError(field: error.fieldPath(under: "line \(lineNumber + 1)"), message: error.reason)
-                )
-            }
+        for case .invalid(let problem, let code) in outcomes {
+            codes.insert(code)
+            problems.append(problem)
         }
         if !problems.isEmpty {
             throw ValidationFailure(code: codes.count == 1 ? codes.first! : "INVALID_JSON", details: problems)
         }
-        return try parseBatch(items, prefix: "events", now: now)
+        guard validating else {
+            var items: [(JSONValue, Int?)] = []
+            for case .parsed(let value, let size) in outcomes { items.append((value, size)) }
+            return try parseBatch(items, prefix: "events", now: now)
+        }
+        var events: [NewEvent] = []
+        events.reserveCapacity(outcomes.count)
+        for case .validated(let result) in outcomes {
+            switch result {
+            case .success(let event): events.append(event)
+            case .failure(let failure):
+                codes.insert(failure.code)
+                problems.append(contentsOf: failure.details)
+            }
+        }
+        if !problems.isEmpty {
+            throw ValidationFailure(code: codes.count == 1 ? codes.first! : "VALIDATION_FAILED", details: problems)
+        }
+        return events
     }
+
+    /// What became of one line of a JSON-lines document.
+    private enum LineOutcome: Sendable {
+        case invalid(FieldError, code: String)
+        case parsed(JSONValue, Int)
+        case validated(Result<NewEvent, ValidationFailure>)
+    }
+
+    /// `transform` applied to every element, on all cores for a large input (in contiguous runs, one per core),
+    /// results in the elements' order.
+    package static func concurrentMap<Element: Sendable, Mapped: Sendable>(
+        _ elements: [Element],
+        _ transform: @Sendable (Int, Element) -> Mapped
+    ) -> [Mapped] {
+        let lanes = min(ProcessInfo.processInfo.activeProcessorCount, elements.count / minimumRun)
+        guard lanes > 1 else { return elements.enumerated().map { transform($0.offset, $0.element) } }
+        var results = [Mapped?](repeating: nil, count: elements.count)
+        results.withUnsafeMutableBufferPointer { buffer in
+            // Each lane writes only its own run of slots.
+            nonisolated(unsafe) let slots = buffer
+            DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+                let start = elements.count * lane / lanes
+                let end = elements.count * (lane + 1) / lanes
+                for index in start..<end { slots[index] = transform(index, elements[index]) }
+            }
+        }
+        return results.map { $0! }
+    }
+
+    /// Below this many elements per core a run is not worth a thread.
+    static let minimumRun = 256
 
     /// Validates already-parsed events; `prefix` names the array in field paths (`events[3].key`).
     public func parseBatch(

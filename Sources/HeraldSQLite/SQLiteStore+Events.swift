@@ -7,10 +7,21 @@ extension SQLiteStore {
     /// answers `.duplicate` with the original id; with a different body the whole batch is refused.
     public func enqueue(_ events: [NewEvent], now: Date) async throws -> [EnqueueResult] {
         guard !events.isEmpty else { return [] }
-        // Encode before taking the write lock: the lock is shared with every other writer.
-        let bodies = events.map { String(decoding: EventBody.encode($0.event), as: UTF8.self) }
+        // Encode before taking the write lock (the lock is shared with every other writer), on all cores.
+        let bodies = EventIntake.concurrentMap(events) { _, newEvent in
+            String(decoding: EventBody.encode(newEvent.event), as: UTF8.self)
+        }
         let nowMillis = now.storeMillis
         return try await write("enqueue") { db in
+            // A key is claimed by inserting it before its event (one statement, no lookup first); only a key that
+            // is already taken is looked up. The key names its event before that row exists, so the foreign keys
+            // are checked at commit.
+            if events.contains(where: { $0.idempotencyKey != nil }) {
+                try db.execute(sql: "PRAGMA defer_foreign_keys = ON")
+            }
+            let claimKey = try db.cachedStatement(
+                sql: "INSERT INTO idempotency_keys (key, event_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+            )
             let findKey = try db.cachedStatement(
                 sql: """
                     SELECT events.id, events.canonical_body FROM idempotency_keys
@@ -24,17 +35,17 @@ extension SQLiteStore {
                     VALUES (?, 'accepted', ?, ?, ?, ?, ?, ?, ?)
                     """
             )
-            let insertKey = try db.cachedStatement(
-                sql: "INSERT INTO idempotency_keys (key, event_id, created_at) VALUES (?, ?, ?)"
-            )
             var results: [EnqueueResult] = []
             results.reserveCapacity(events.count)
             for (index, newEvent) in events.enumerated() {
                 let event = newEvent.event
                 if let key = newEvent.idempotencyKey {
-                    // Also finds a key stored earlier in this batch: the transaction sees its own inserts.
-                    if let row = try Row.fetchOne(findKey, arguments: [key]) {
-                        guard try row.decode(Data.self, atIndex: 1) == newEvent.canonicalBody else {
+                    try claimKey.execute(arguments: [key, event.id, nowMillis])
+                    if db.changesCount == 0 {
+                        // Taken, also by an event earlier in this batch: the transaction sees its own inserts.
+                        guard let row = try Row.fetchOne(findKey, arguments: [key]),
+                            try row.decode(Data.self, atIndex: 1) == newEvent.canonicalBody
+                        else {
                             throw StoreError.idempotencyConflict(index: index, key: key)
                         }
                         results.append(.duplicate(eventId: try row.decode(atIndex: 0)))
@@ -49,9 +60,6 @@ extension SQLiteStore {
                 } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
                     // The event id itself is taken by a different event.
                     throw StoreError.idempotencyConflict(index: index, key: event.id)
-                }
-                if let key = newEvent.idempotencyKey {
-                    try insertKey.execute(arguments: [key, event.id, nowMillis])
                 }
                 results.append(.accepted(eventId: event.id))
             }

@@ -144,6 +144,21 @@ public struct TruncationBuilder: Sendable {
         endsMarked = true
     }
 
+    /// Appends `text` transformed character by character by `transform`, where `transformed` is `transform`
+    /// applied to all of it at once: when that fits whole with room left for the ellipsis (the common case) it
+    /// is appended in one step, which gives the same text as appending it character by character.
+    public mutating func append(_ text: String, transformed: String, transform: (Character) -> String) {
+        guard !cut else { return }
+        let transformedLength = unit.length(of: transformed)
+        guard length + transformedLength + unit.length(of: Truncation.ellipsis) <= limit else {
+            append(text, transform: transform)
+            return
+        }
+        output += transformed
+        length += transformedLength
+        safeUTF8Count = output.utf8.count
+    }
+
     /// Appends `text` character by character, each transformed by `transform` (default: unchanged).
     public mutating func append(_ text: String, transform: (Character) -> String = { String($0) }) {
         for character in text where !cut {

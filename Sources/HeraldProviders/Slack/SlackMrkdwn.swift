@@ -36,7 +36,8 @@ struct SlackMrkdwn: Sendable {
         var builder = TruncationBuilder(limit: limit)
         for piece in pieces where !builder.isFull {
             switch piece {
-            case .data(let text): builder.append(text, transform: SlackMrkdwn.escape)
+            case .data(let text):
+                builder.append(text, transformed: SlackMrkdwn.escape(text), transform: SlackMrkdwn.escape)
             case .markup(let text): builder.append(atomic: text)
             case .link(let url, let label):
                 builder.append(
