@@ -1,6 +1,7 @@
 import Foundation
 import HeraldAPI
 import HeraldCore
+import HeraldPostgres
 
 /// The implementations of the CLI's commands; `herald`'s `main` only parses arguments and calls these.
 public enum Commands {
@@ -136,11 +137,12 @@ public enum Commands {
         }
     }
 
-    /// `herald status`: counts by state and the oldest due delivery.
+    /// `herald status`: counts by state and the oldest due delivery; on PostgreSQL also the registered instances.
     public static func status(configPath: String, json: Bool) async -> Int32 {
         do {
             return try await withStore(configPath: configPath) { _, store in
                 let status = try await store.status(now: Date())
+                let instances = try await (store as? PostgresStore)?.instances()
                 if json {
                     var events: [JSONKey: JSONValue] = [:]
                     for state in EventState.allCases {
@@ -150,10 +152,24 @@ public enum Commands {
                     for state in DeliveryState.allCases {
                         deliveries[state.rawValue] = .number(Double(status.deliveries[state] ?? 0))
                     }
-                    let object: JSONValue = .object([
+                    var fields: [JSONKey: JSONValue] = [
                         "events": .object(events), "deliveries": .object(deliveries),
                         "oldestDue": status.oldestDue.map { .string(Timestamp.format($0)) } ?? .null,
-                    ])
+                    ]
+                    if let instances {
+                        fields["instances"] = .array(
+                            instances.map { instance in
+                                .object([
+                                    "id": .string(instance.id), "host": .string(instance.host),
+                                    "pid": .number(Double(instance.pid)),
+                                    "startedAt": .string(Timestamp.format(instance.startedAt)),
+                                    "lastSeen": .string(Timestamp.format(instance.lastSeen)),
+                                    "secondsSinceSeen": .number((instance.secondsSinceSeen * 10).rounded() / 10),
+                                ])
+                            }
+                        )
+                    }
+                    let object: JSONValue = .object(fields)
                     CommandOutput.line(String(decoding: try object.canonicalData(), as: UTF8.self))
                 } else {
                     CommandOutput.line("events:")
@@ -165,6 +181,17 @@ public enum Commands {
                         CommandOutput.line("  \(state.rawValue): \(status.deliveries[state] ?? 0)")
                     }
                     CommandOutput.line("oldest due: \(status.oldestDue.map(Timestamp.format) ?? "none")")
+                    if let instances {
+                        CommandOutput.line("instances:")
+                        for instance in instances {
+                            let seen = String(format: "%.1f", instance.secondsSinceSeen)
+                            CommandOutput.line(
+                                "  \(instance.id) host=\(instance.host) pid=\(instance.pid) "
+                                    + "started=\(Timestamp.format(instance.startedAt)) "
+                                    + "lastSeen=\(Timestamp.format(instance.lastSeen)) (\(seen) s ago)"
+                            )
+                        }
+                    }
                 }
                 return 0
             }

@@ -131,15 +131,37 @@ extension PostgresStore {
         }
     }
 
-    /// Moves outbox rows into the events table (validating each), then claims due events oldest first in one
-    /// `FOR UPDATE SKIP LOCKED` statement, leasing them for `leaseUntil - now` of database time.
+    /// Claims due events oldest first in one `FOR UPDATE SKIP LOCKED` statement, leasing them for
+    /// `leaseUntil - now` of database time. The same statement says whether the outbox holds rows; only then are
+    /// they moved into the events table (validating each, `drainOutbox`) and claimed too, so a claim costs one
+    /// round trip when the outbox is empty.
     public func claimEvents(limit: Int, now: Date, leaseUntil: Date) async throws -> [ClaimedEvent] {
         guard limit > 0 else { return [] }
-        try await drainOutbox(limit: limit, now: now)
+        var (claimed, outboxWaiting) = try await claimStoredEvents(limit: limit, now: now, leaseUntil: leaseUntil)
+        if outboxWaiting {
+            try await drainOutbox(limit: limit, now: now)
+            if claimed.count < limit {
+                claimed += try await claimStoredEvents(
+                    limit: limit - claimed.count,
+                    now: now,
+                    leaseUntil: leaseUntil
+                ).claimed
+            }
+        }
+        return claimed
+    }
+
+    private func claimStoredEvents(
+        limit: Int,
+        now: Date,
+        leaseUntil: Date
+    ) async throws -> (claimed: [ClaimedEvent], outboxWaiting: Bool) {
         let base = self.base(now)
         let lease = leaseUntil.timeIntervalSince(now)
         let logger = self.logger
-        let claimed: [(seq: Int64, acceptedAt: Date, body: Data)] = try await run("claimEvents") { connection in
+        let (claimed, outboxWaiting): ([(seq: Int64, acceptedAt: Date, body: Data)], Bool) = try await run(
+            "claimEvents"
+        ) { connection in
             let rows = try await connection.query(
                 """
                 WITH due AS (
@@ -147,25 +169,34 @@ extension PostgresStore {
                     WHERE state IN ('accepted', 'fanningOut') AND due_at <= coalesce(\(base)::timestamptz, now())
                     ORDER BY seq LIMIT \(limit)
                     FOR UPDATE SKIP LOCKED
+                ),
+                claimed AS (
+                    UPDATE herald.events e
+                    SET state = 'fanningOut',
+                        due_at = coalesce(\(base)::timestamptz, now()) + make_interval(secs => \(lease)::float8)
+                    FROM due WHERE e.seq = due.seq
+                    RETURNING e.seq, e.accepted_at, e.body
                 )
-                UPDATE herald.events e
-                SET state = 'fanningOut',
-                    due_at = coalesce(\(base)::timestamptz, now()) + make_interval(secs => \(lease)::float8)
-                FROM due WHERE e.seq = due.seq
-                RETURNING e.seq, e.accepted_at, e.body
+                SELECT EXISTS (SELECT 1 FROM herald.outbox), c.seq, c.accepted_at, c.body
+                FROM (SELECT 1) one LEFT JOIN claimed c ON true
                 """,
                 logger: logger
             )
             var claimed: [(seq: Int64, acceptedAt: Date, body: Data)] = []
-            for try await (seq, acceptedAt, body) in rows.decode((Int64, Date, Data).self) {
-                claimed.append((seq, acceptedAt, body))
+            var outboxWaiting = false
+            for try await (waiting, seq, acceptedAt, body) in rows.decode((Bool, Int64?, Date?, Data?).self) {
+                outboxWaiting = waiting
+                if let seq, let acceptedAt, let body { claimed.append((seq, acceptedAt, body)) }
             }
-            return claimed
+            return (claimed, outboxWaiting)
         }
         let decoder = EventBody.decoder()
-        return try claimed.sorted { $0.seq < $1.seq }.map {
-            ClaimedEvent(event: try decoder.decode(Event.self, from: $0.body), acceptedAt: $0.acceptedAt)
-        }
+        return (
+            try claimed.sorted { $0.seq < $1.seq }.map {
+                ClaimedEvent(event: try decoder.decode(Event.self, from: $0.body), acceptedAt: $0.acceptedAt)
+            },
+            outboxWaiting
+        )
     }
 
     /// Stores every event's deliveries, suppressions and implicit subscription changes and marks it fanned out,

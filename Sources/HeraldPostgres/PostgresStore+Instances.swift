@@ -12,15 +12,28 @@ public enum PostgresHint: String, Sendable, CaseIterable {
     case directory = "herald_directory"
 }
 
+/// One registered `herald serve` process (SPEC §13 rule 3), for `herald status`.
+public struct PostgresInstance: Sendable, Hashable {
+    /// `host:pid:random`, as in `deliveries.lease_owner`.
+    public var id: String
+    public var host: String
+    public var pid: Int
+    public var startedAt: Date
+    public var lastSeen: Date
+    /// Seconds since `lastSeen`, by the database's clock.
+    public var secondsSinceSeen: Double
+}
+
 extension PostgresStore {
     /// Registers this process in `herald.instances` (SPEC §13 rule 3) and keeps its `last_seen` current every
-    /// `interval` until the store closes; instances unseen for a day are forgotten.
+    /// `interval` until the store closes; instances unseen for a day are forgotten. The heartbeat runs even when
+    /// the first registration fails (the database is down at start): it registers the process when it comes back.
     public func register(interval: Duration = .seconds(5)) async throws {
         let id = instanceId
         let host = ProcessInfo.processInfo.hostName
         let pid = Int64(getpid())
         let logger = self.logger
-        try await run("register") { connection in
+        @Sendable func upsert(_ connection: PostgresConnection) async throws {
             try await connection.query(
                 """
                 INSERT INTO herald.instances (id, host, pid, started_at, last_seen)
@@ -37,14 +50,7 @@ extension PostgresStore {
                     guard let self, !Task.isCancelled else { return }
                     do {
                         try await self.run("heartbeat") { connection in
-                            try await connection.query(
-                                """
-                                INSERT INTO herald.instances (id, host, pid, started_at, last_seen)
-                                VALUES (\(id), \(host), \(pid), now(), now())
-                                ON CONFLICT (id) DO UPDATE SET last_seen = now()
-                                """,
-                                logger: logger
-                            )
+                            try await upsert(connection)
                             try await connection.query(
                                 "DELETE FROM herald.instances WHERE last_seen < now() - interval '1 day'",
                                 logger: logger
@@ -56,18 +62,35 @@ extension PostgresStore {
                 }
             }
         )
+        try await run("register") { connection in try await upsert(connection) }
     }
 
-    /// The registered instances and when each was last seen, for `herald status`.
-    public func instances() async throws -> [(id: String, lastSeen: Date)] {
+    /// The registered instances, most recently started first.
+    public func instances() async throws -> [PostgresInstance] {
         let logger = self.logger
         return try await run("instances") { connection in
             let rows = try await connection.query(
-                "SELECT id, last_seen FROM herald.instances ORDER BY id",
+                """
+                SELECT id, host, pid, started_at, last_seen, extract(epoch FROM now() - last_seen)::float8
+                FROM herald.instances ORDER BY started_at DESC, id
+                """,
                 logger: logger
             )
-            var result: [(id: String, lastSeen: Date)] = []
-            for try await (id, lastSeen) in rows.decode((String, Date).self) { result.append((id, lastSeen)) }
+            var result: [PostgresInstance] = []
+            for try await (id, host, pid, startedAt, lastSeen, age) in rows.decode(
+                (String, String, Int32, Date, Date, Double).self
+            ) {
+                result.append(
+                    PostgresInstance(
+                        id: id,
+                        host: host,
+                        pid: Int(pid),
+                        startedAt: startedAt,
+                        lastSeen: lastSeen,
+                        secondsSinceSeen: max(0, age)
+                    )
+                )
+            }
             return result
         }
     }

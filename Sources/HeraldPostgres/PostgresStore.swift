@@ -25,6 +25,11 @@ public final class PostgresStore: Store {
     let connectionConfiguration: PostgresConnection.Configuration
     /// The rate limits claims enforce for every instance (`shareRateLimits`), by notifier id.
     let rateLimits = Mutex<[Int: RateLimit]>([:])
+    /// Set when an operation found the database unreachable, cleared by the next one that succeeds: meanwhile
+    /// operations wait at most `degradedTimeout` for it, so intake answers 503 within seconds, not after the full
+    /// operation timeout.
+    private let unreachable = Atomic<Bool>(false)
+    static let degradedTimeout: Duration = .seconds(2)
 
     /// Opens a pool to the database at `options.url` (connections are made lazily, on first use).
     ///
@@ -121,12 +126,30 @@ public final class PostgresStore: Store {
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         let client = self.client
-        return try await withDeadline(operation) {
-            do {
-                return try await client.withConnection { connection in try await body(connection) }
-            } catch {
-                throw Self.translate(error, operation: operation)
+        let timeout =
+            unreachable.load(ordering: .relaxed)
+            ? min(options.operationTimeout, Self.degradedTimeout) : options.operationTimeout
+        do {
+            let value = try await withDeadline(operation, timeout: timeout) { acquired in
+                do {
+                    return try await client.withConnection { connection in
+                        acquired()
+                        return try await body(connection)
+                    }
+                } catch {
+                    throw Self.translate(error, operation: operation)
+                }
             }
+            if unreachable.load(ordering: .relaxed) {
+                unreachable.store(false, ordering: .relaxed)
+                logger.info("database reachable again")
+            }
+            return value
+        } catch StoreError.unavailable(let reason) {
+            if !unreachable.exchange(true, ordering: .relaxed) {
+                logger.warning("database unavailable; retrying", metadata: ["error": "\(reason)"])
+            }
+            throw StoreError.unavailable(reason)
         }
     }
 
@@ -155,30 +178,47 @@ public final class PostgresStore: Store {
     /// Races `body` against the operation timeout. On timeout the caller gets `StoreError.unavailable` at once;
     /// the abandoned statement finishes (or fails) on its own, and whatever it did is safe to do twice: a lease
     /// it took expires, an outcome it recorded refuses a second copy through the fence, an event it stored
-    /// answers a resubmission as a duplicate.
+    /// answers a resubmission as a duplicate. Getting a connection has a shorter deadline (`acquireTimeout`):
+    /// while the database is down the pool only retries connecting, and intake should answer 503 soon.
     private func withDeadline<T: Sendable>(
         _ operation: String,
-        _ body: @escaping @Sendable () async throws -> T
+        timeout: Duration,
+        _ body: @escaping @Sendable (_ acquired: @escaping @Sendable () -> Void) async throws -> T
     ) async throws -> T {
-        let timeout = options.operationTimeout
+        let acquireTimeout = min(timeout, Self.acquireTimeout)
         let race = DeadlineRace<T>()
         return try await withCheckedThrowingContinuation { continuation in
             race.start(continuation)
-            let work = Task {
+            let timer = Task {
                 do {
-                    race.finish(.success(try await body()))
+                    try await Task.sleep(for: acquireTimeout)
+                    if !race.isAcquired {
+                        race.expire(
+                            StoreError.unavailable("\(operation): no database connection could be made in time")
+                        )
+                        return
+                    }
+                    try await Task.sleep(for: timeout - acquireTimeout)
+                    race.expire(StoreError.unavailable("\(operation): the database did not answer in time"))
                 } catch {
-                    race.finish(.failure(error))
+                    // Cancelled: the operation finished first.
                 }
             }
-            Task {
-                try? await Task.sleep(for: timeout)
-                if race.finish(.failure(StoreError.unavailable("\(operation): the database did not answer in time"))) {
-                    work.cancel()
+            race.run(
+                Task {
+                    do {
+                        race.finish(.success(try await body { race.markAcquired() }))
+                    } catch {
+                        race.finish(.failure(error))
+                    }
+                    timer.cancel()
                 }
-            }
+            )
         }
     }
+
+    /// How long an operation waits for a pooled connection at most.
+    static let acquireTimeout: Duration = .seconds(3)
 
     /// Maps an error from postgres-nio to what the `Store` contract promises.
     static func translate(_ error: any Error, operation: String) -> any Error {
@@ -233,11 +273,40 @@ public struct PostgresStoreError: Error, Sendable, Hashable, CustomStringConvert
 
 /// One continuation resumed by whichever of an operation and its timeout finishes first.
 private final class DeadlineRace<T: Sendable>: Sendable {
-    private let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, done: Bool)>((nil, false))
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var done = false
+        var acquired = false
+        var work: Task<Void, Never>?
+    }
+
+    private let state = Mutex(State())
 
     /// Called before either side can finish (inside `withCheckedThrowingContinuation`).
     func start(_ continuation: CheckedContinuation<T, any Error>) {
         state.withLock { $0.continuation = continuation }
+    }
+
+    /// The task running the operation, cancelled when the deadline passes first.
+    func run(_ work: Task<Void, Never>) {
+        let abandoned = state.withLock { state -> Bool in
+            state.work = work
+            return state.done
+        }
+        if abandoned { work.cancel() }
+    }
+
+    /// The operation has its connection.
+    func markAcquired() {
+        state.withLock { $0.acquired = true }
+    }
+
+    var isAcquired: Bool { state.withLock { $0.acquired } }
+
+    /// The deadline passed: fails the caller (unless the operation finished) and cancels the operation.
+    func expire(_ error: StoreError) {
+        guard finish(.failure(error)) else { return }
+        state.withLock { $0.work }?.cancel()
     }
 
     /// Resumes the caller unless the other side already did; returns whether this call resumed it.

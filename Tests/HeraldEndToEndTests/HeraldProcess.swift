@@ -60,8 +60,19 @@ struct CommandResult: CustomStringConvertible {
 
 /// `herald status --format json`.
 struct StatusReport: Decodable, CustomStringConvertible {
+    /// One registered instance (PostgreSQL only).
+    struct Instance: Decodable {
+        var id: String
+        var host: String
+        var pid: Int32
+        var startedAt: String
+        var lastSeen: String
+        var secondsSinceSeen: Double
+    }
+
     var events: [String: Int]
     var deliveries: [String: Int]
+    var instances: [Instance]?
 
     var totalEvents: Int { events.values.reduce(0, +) }
     var totalDeliveries: Int { deliveries.values.reduce(0, +) }

@@ -88,10 +88,23 @@ struct PostgresServer {
 
     /// `pg_ctl restart -m fast`: every connection is closed; the server is back when this returns.
     func restart() throws {
-        // posix_spawn and waitpid rather than Foundation's Process: the restarted server outlives pg_ctl, and it
-        // must inherit none of this process's pipes.
-        let log = data + "/../restart.log"
-        let arguments = ["/usr/bin/env"] + pgctl + ["-D", data, "-m", "fast", "-w", "-t", "180", "restart", "-l", log]
+        try pgctl(["-m", "fast", "-w", "-t", "180", "restart", "-l", data + "/../restart.log"])
+    }
+
+    /// `pg_ctl stop -m immediate`: the server is gone at once, as if it crashed (it recovers when started).
+    func stopImmediately() throws {
+        try pgctl(["-m", "immediate", "-w", "stop"])
+    }
+
+    /// `pg_ctl start`: the server accepts connections when this returns.
+    func start() throws {
+        try pgctl(["-w", "-t", "180", "start", "-l", data + "/../restart.log"])
+    }
+
+    private func pgctl(_ command: [String]) throws {
+        // posix_spawn and waitpid rather than Foundation's Process: a started server outlives pg_ctl, and it must
+        // inherit none of this process's pipes.
+        let arguments = ["/usr/bin/env"] + pgctl + ["-D", data] + command
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -112,7 +125,7 @@ struct PostgresServer {
         }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        guard status == 0 else { throw HarnessError("pg_ctl restart failed (wait status \(status))") }
+        guard status == 0 else { throw HarnessError("pg_ctl \(command) failed (wait status \(status))") }
     }
 }
 
@@ -171,6 +184,12 @@ struct PostgresMultiNodeEndToEndTests {
         #expect(ledger.distinctCount == total)
         let instances = try server.sql("SELECT count(*) FROM herald.instances", database: database)
         #expect(instances == "3", "three instances registered")
+        let registered = try #require(try await env.status().instances, "herald status lists the instances")
+        #expect(Set(registered.map(\.pid)) == Set(daemons.map(\.pid)), "each instance by its pid")
+        #expect(registered.allSatisfy { !$0.host.isEmpty && $0.id.contains(":\($0.pid):") && $0.secondsSinceSeen < 30 })
+        #expect(registered.allSatisfy { $0.startedAt <= $0.lastSeen }, "RFC 3339 UTC times sort as text")
+        let text = try await env.run(["status"])
+        #expect(text.stdout.contains("instances:") && text.stdout.contains("pid=\(daemons[0].pid)"), "\(text.stdout)")
         let owners = try server.sql(
             "SELECT count(DISTINCT delivery_id) FROM herald.attempts",
             database: database
@@ -245,6 +264,102 @@ struct PostgresMultiNodeEndToEndTests {
         try await eventually("\(expected.count) distinct events (got \(ledger.distinctCount))", timeout: .seconds(60)) {
             ledger.distinct.isSuperset(of: expected)
         }
+        for daemon in daemons { #expect(daemon.isRunning, "an instance crashed:\n\(daemon.logTail(lines: 20))") }
+        try await sink.shutdown()
+    }
+
+    @Test(
+        "PostgreSQL down: intake answers 503 and the CLI 75, the instances wait it out and lose nothing",
+        .timeLimit(.minutes(3))
+    )
+    func databaseDown() async throws {
+        let server = try #require(PostgresServer.current)
+        let ledger = EventLedger()
+        let sink = try await FakeVendorServer.start(recordRequests: false) { request in
+            ledger.record(request.header("X-Herald-Event-Id") ?? "?")
+            return .delay(0.005, .ok)
+        }
+        let database = try server.createDatabase()
+        var config = HeraldConfig().with(worker: "concurrency", "32").with(worker: "leaseSeconds", "10")
+        config.logLevel = "info"
+        config.apiListen = "127.0.0.1:0"
+        config.store = server.storeLines(database: database)
+        let env = try HeraldEnvironment(config: config)
+        defer { env.close() }
+        let daemons = [try env.launchDaemon(), try env.launchDaemon()]
+        var ports: [Int] = []
+        for daemon in daemons {
+            try await daemon.waitUntilReady(timeout: .seconds(30))
+            ports.append(try #require(daemon.apiPort, "no api listening line:\n\(daemon.logTail(lines: 20))"))
+        }
+        let hook = "\(sink.baseURL)/hook"
+        func batch(_ label: String, _ count: Int) -> String {
+            let events = (0..<count).map { n in
+                EventJSON.line(EventJSON.object(id: "\(label)-\(n)", recipients: [("webhook", "\(hook)/\(n % 10)")]))
+            }
+            return #"{"events":[\#(events.joined(separator: ","))]}"#
+        }
+        var acknowledged: Set<String> = []
+        for (index, port) in ports.enumerated() {
+            let client = try await KeepAliveHTTPClient.connect(host: "127.0.0.1", port: port)
+            for round in 0..<4 {
+                let response = try await EndToEndTests.post(client, batch("before-\(index)-\(round)", 250))
+                #expect(response.status == 202)
+                acknowledged.formUnion(try EndToEndTests.acceptedIds(response))
+            }
+            await client.close()
+        }
+        #expect(acknowledged.count == 2000)
+        try await eventually("deliveries under way", timeout: .seconds(30)) { ledger.all.count >= 100 }
+
+        try server.stopImmediately()
+        print("stopped PostgreSQL after \(ledger.all.count) requests")
+        for (index, port) in ports.enumerated() {
+            let client = try await KeepAliveHTTPClient.connect(host: "127.0.0.1", port: port)
+            let started = ContinuousClock.now
+            let refused = try await EndToEndTests.post(client, batch("during-\(index)", 3))
+            print("instance \(index): \(refused.status) after \(ContinuousClock.now - started)")
+            #expect(refused.status == 503, "\(String(decoding: refused.body, as: UTF8.self))")
+            let envelope = try JSONSerialization.jsonObject(with: refused.body) as? [String: Any]
+            #expect((envelope?["error"] as? [String: Any])?["code"] as? String == "STORE_UNAVAILABLE")
+            #expect(refused.header("Retry-After").flatMap(Int.init).map { $0 > 0 } == true, "Retry-After")
+            await client.close()
+        }
+        let cli = try await env.enqueue(events(2, to: sink.baseURL, label: "cli-during"))
+        #expect(cli.exitCode == 75, "\(cli)")
+        #expect(!cli.stdout.contains("accepted "), "nothing acknowledged while the database is down")
+        // The instances wait it out: their stages fail, log and retry with backoff; none exits.
+        try await Task.sleep(for: .seconds(2))
+        for daemon in daemons { #expect(daemon.isRunning, "an instance exited:\n\(daemon.logTail(lines: 20))") }
+
+        try server.start()
+        print("started PostgreSQL again; \(ledger.all.count) requests so far")
+        // Intake comes back on every instance (the pools reconnect).
+        for (index, port) in ports.enumerated() {
+            var accepted: [String] = []
+            try await eventually(
+                "instance \(index) accepts events again",
+                timeout: .seconds(30),
+                every: .milliseconds(250)
+            ) {
+                guard let client = try? await KeepAliveHTTPClient.connect(host: "127.0.0.1", port: port) else {
+                    return false
+                }
+                defer { Task { await client.close() } }
+                guard let response = try? await EndToEndTests.post(client, batch("after-\(index)", 5)),
+                    response.status == 202
+                else { return false }
+                accepted = (try? EndToEndTests.acceptedIds(response)) ?? []
+                return true
+            }
+            #expect(accepted.count == 5)
+            acknowledged.formUnion(accepted)
+        }
+        try await eventually(
+            "every acknowledged event delivered (\(ledger.distinctCount) of \(acknowledged.count))",
+            timeout: .seconds(90)
+        ) { ledger.distinct.isSuperset(of: acknowledged) }
+        #expect(ledger.distinct.isDisjoint(with: ["during-0-0", "during-1-0"]), "refused events were not stored")
         for daemon in daemons { #expect(daemon.isRunning, "an instance crashed:\n\(daemon.logTail(lines: 20))") }
         try await sink.shutdown()
     }
