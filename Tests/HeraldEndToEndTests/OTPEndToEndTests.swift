@@ -110,6 +110,10 @@ extension EndToEndTests {
     /// issued through one instance verifies through another, and the per-destination limit holds across them.
     @Test("OTP on PostgreSQL: issued through one instance, verified through another", .timeLimit(.minutes(2)))
     func otpAcrossInstancesOnPostgres() async throws {
+        try await PostgresServerLock.shared.sharing { try await self.otpAcrossInstancesOnPostgresBody() }
+    }
+
+    private func otpAcrossInstancesOnPostgresBody() async throws {
         guard PostgresServer.isAvailable, let server = PostgresServer.current else { return }
         let http = try await FakeVendorServer.start { request in
             request.path.hasSuffix("/Messages.json")

@@ -241,6 +241,10 @@ struct PostgresMultiNodeEndToEndTests {
 
     @Test("PostgreSQL restarted mid-run: every instance recovers, nothing lost", .timeLimit(.minutes(2)))
     func databaseRestart() async throws {
+        try await PostgresServerLock.shared.alone { try await self.databaseRestartBody() }
+    }
+
+    private func databaseRestartBody() async throws {
         let server = try #require(PostgresServer.current)
         let ledger = EventLedger()
         let sink = try await FakeVendorServer.start(recordRequests: false) { request in
@@ -273,6 +277,10 @@ struct PostgresMultiNodeEndToEndTests {
         .timeLimit(.minutes(3))
     )
     func databaseDown() async throws {
+        try await PostgresServerLock.shared.alone { try await self.databaseDownBody() }
+    }
+
+    private func databaseDownBody() async throws {
         let server = try #require(PostgresServer.current)
         let ledger = EventLedger()
         let sink = try await FakeVendorServer.start(recordRequests: false) { request in

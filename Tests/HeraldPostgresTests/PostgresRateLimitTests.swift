@@ -1,6 +1,7 @@
 import Foundation
 import HeraldCore
 import HeraldPostgres
+import HeraldTesting
 import Testing
 
 /// Rate limits shared through the database (SPEC §13 rule 5): two stores — two instances — on one database take
@@ -99,6 +100,10 @@ struct PostgresRateLimitTests {
 
     @Test("two instances taking turns claim a limited destination at its rate in total, the others at once")
     func instancesTakingTurns() async throws {
+        try await PostgresServerLock.shared.sharing { try await self.instancesTakingTurnsBody() }
+    }
+
+    private func instancesTakingTurnsBody() async throws {
         let (first, second) = try await instances()
         let free = Set(try await seed(first, 20, notifier: Self.unlimited, label: "free", now: Self.at(0)))
         let paced = Set(try await seed(first, 100, notifier: Self.limited, label: "paced", now: Self.at(0)))
@@ -145,6 +150,10 @@ struct PostgresRateLimitTests {
 
     @Test("two instances claiming at the same instant share one burst")
     func concurrentClaims() async throws {
+        try await PostgresServerLock.shared.sharing { try await self.concurrentClaimsBody() }
+    }
+
+    private func concurrentClaimsBody() async throws {
         let start = 0.0
         let (first, second) = try await instances()
         try await seed(first, 60, notifier: Self.limited, label: "burst", now: Self.at(0))

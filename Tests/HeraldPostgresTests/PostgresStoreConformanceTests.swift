@@ -8,6 +8,10 @@ import Testing
 struct PostgresStoreConformanceTests {
     @Test(arguments: StoreConformance.checks.map(\.name))
     func conformance(_ name: String) async throws {
+        try await PostgresServerLock.shared.sharing { try await self.conformanceBody(name) }
+    }
+
+    private func conformanceBody(_ name: String) async throws {
         let check = try #require(StoreConformance.check(named: name))
         let store = try await PostgresTestDatabase.makeStore()
         do {
