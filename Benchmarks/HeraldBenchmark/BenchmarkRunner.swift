@@ -103,6 +103,9 @@ final class BenchmarkRun {
         var httpBatches: HTTPIntakeResults?
         var httpSingles: HTTPIntakeResults?
         var preferencesGet: HTTPRequestResults?
+        /// W6's ceiling: `GET /healthz` (no auth, no store, a constant body) through the same server, load
+        /// generator and connections, in the same run.
+        var healthzCeiling: HTTPRequestResults?
         var preferencesPatch: HTTPRequestResults?
         var latencyUsage: ProcessUsage?
     }
