@@ -73,7 +73,7 @@ public struct PreferenceRoutes: Sendable {
     func matrix(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let user = try matrixUser(request, context, scope: .preferencesRead)
         let rows = try await dependencies.store.preferenceMatrix(user: user, catalog: dependencies.catalog.current)
-        return try APIResponse.json(rows)
+        return APIResponse.json(rows: rows)
     }
 
     func patch(_ request: Request, _ context: APIRequestContext) async throws -> Response {
@@ -96,7 +96,7 @@ public struct PreferenceRoutes: Sendable {
             channels: channels,
             catalog: dependencies.catalog.current
         )
-        return try APIResponse.json(row)
+        return APIResponse.json(row: row)
     }
 
     func reset(_ request: Request, _ context: APIRequestContext) async throws -> Response {
@@ -107,7 +107,7 @@ public struct PreferenceRoutes: Sendable {
             key: key,
             catalog: dependencies.catalog.current
         )
-        return try APIResponse.json(row)
+        return APIResponse.json(row: row)
     }
 
     /// Preference rows may only be written for users of the directory (an orphan row would make every later

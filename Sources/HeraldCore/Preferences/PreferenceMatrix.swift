@@ -42,6 +42,30 @@ public struct PreferenceMatrixRow: Sendable, Hashable, Codable {
     }
 }
 
+extension PreferenceMatrixRow {
+    /// Appends the row as a JSON object with its keys sorted, byte for byte what `JSONEncoder` with
+    /// `.sortedKeys` writes, without its cost (the matrix is the hottest read of the API, SPEC §16 W6).
+    public func appendJSON(to output: inout [UInt8]) {
+        func flag(_ name: StaticString, _ value: Bool, comma: Bool = true) {
+            output.append(UInt8(ascii: "\""))
+            output.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            output.append(contentsOf: value ? #"":true"#.utf8 : #"":false"#.utf8)
+            if comma { output.append(UInt8(ascii: ",")) }
+        }
+        output.append(UInt8(ascii: "{"))
+        flag("customized", customized)
+        flag("email", email)
+        output.append(contentsOf: #""eventKey":"#.utf8)
+        JSONValue.writeString(eventKey, into: &output)
+        output.append(UInt8(ascii: ","))
+        flag("msteams", msteams)
+        flag("slack", slack)
+        flag("sms", sms)
+        flag("webhook", webhook, comma: false)
+        output.append(UInt8(ascii: "}"))
+    }
+}
+
 /// The user-facing preference matrix and its edits, as pure functions over a user's rows (SPEC §8.3).
 ///
 /// The booleans are channel on/off at user scope: the catalog default, overridden by the user's type row,
