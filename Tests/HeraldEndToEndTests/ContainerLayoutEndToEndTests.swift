@@ -151,6 +151,14 @@ func shellQuoted(_ word: String) -> String {
         #expect(report["process_user"] == "herald", "\(result)")
         #expect(report["database_owner"] == "herald", "\(result)")
         #expect(report["stopped"] == "0", "\(result)")
+        #expect(report["healthcheck"] == "0", "the image's HEALTHCHECK command failed: \(result)")
+        let readiness = try #require(
+            report["readyz"].flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] },
+            "\(result)"
+        )
+        let data = readiness["data"] as? [String: Any]
+        #expect(data?["ready"] as? Bool == true, "\(readiness)")
+        #expect(data?["notConfigured"] as? [Int] == [1, 5], "\(readiness)")
         let checked = result.stdout
         #expect(checked.contains("notifier 1 (smtp) not configured: notifiers[0].email.password absent"), "\(checked)")
         #expect(checked.contains("notifier 5 (twilio) not configured: notifiers[4].sms.authToken absent"), "\(checked)")
@@ -201,6 +209,11 @@ func shellQuoted(_ word: String) -> String {
         environment.append("HERALD_SLACK_TOKEN=xoxb-container-env-token")
         let env = environment.map(shellQuoted).joined(separator: " ")
         let command = (image.entrypoint + image.command).map(shellQuoted).joined(separator: " ")
+        let health = image.healthcheck.map(shellQuoted).joined(separator: " ")
+        let readyz = (image.healthcheck.last ?? "http://127.0.0.1:8425/healthz").replacingOccurrences(
+            of: "/healthz",
+            with: "/readyz"
+        )
         let checkConfig = (image.entrypoint + ["check-config"]).map(shellQuoted).joined(separator: " ")
         lines += [
             "cd \(shellQuoted(workdir))",
@@ -216,6 +229,10 @@ func shellQuoted(_ word: String) -> String {
             "  sleep 0.1",
             "done",
             "echo \"LAYOUT ready=$ready\"",
+            // Docker's HEALTHCHECK runs the image's command as the image's user; /readyz lists what is off.
+            "health=0; \(asUser) \(health) > /dev/null 2>&1 || health=$?",
+            "echo \"LAYOUT healthcheck=$health\"",
+            "echo \"LAYOUT readyz=$(curl -sS \(shellQuoted(readyz)) | tr -d '\\n')\"",
             "pid=$runner  # setpriv and env exec, so the background job is herald itself",
             "echo \"LAYOUT process_user=$(ps -o user= -p \"$pid\" | tr -d ' ')\"",
             "echo \"LAYOUT database_owner=$(stat -c %U /var/lib/herald/herald.db)\"",
