@@ -93,7 +93,9 @@ public struct DirectoryRoutes: Sendable {
     func get(_ kind: Kind, _ request: Request, _ context: APIRequestContext) async throws -> Response {
         _ = try context.requirePrincipal(.directoryRead, .directoryWrite)
         let id = try context.parameters.require("id")
-        guard let record = try kind.record(id, in: try await dependencies.store.loadDirectory()) else {
+        guard Identifier.problem(id) == nil,
+            let record = try kind.record(id, in: try await dependencies.store.loadDirectory())
+        else {
             throw APIError.notFound(kind.rawValue)
         }
         return APIResponse.json(value: record)
@@ -102,11 +104,12 @@ public struct DirectoryRoutes: Sendable {
     func put(_ kind: Kind, _ request: Request, _ context: APIRequestContext) async throws -> Response {
         _ = try context.requirePrincipal(.directoryWrite)
         let id = try context.parameters.require("id")
+        if let problem = Identifier.problem(id) { throw APIError.invalid("id", problem) }
         let (_, value) = try await JSONBody.read(request, limit: dependencies.limits.maxBodyBytes)
         guard case .object(var members) = value else { throw APIError.invalid("body", "must be a JSON object") }
         switch members["id"] {
         case nil: members["id"] = .string(id)
-        case .string(let given)? where given == id: break
+        case .string(let given)? where given.utf8.elementsEqual(id.utf8): break
         default: throw APIError.invalid("id", "must be the id of the path (\"\(id)\")")
         }
         let existing = try await dependencies.store.loadDirectory()
@@ -125,6 +128,7 @@ public struct DirectoryRoutes: Sendable {
     func delete(_ kind: Kind, _ request: Request, _ context: APIRequestContext) async throws -> Response {
         _ = try context.requirePrincipal(.directoryWrite)
         let id = try context.parameters.require("id")
+        guard Identifier.problem(id) == nil else { throw APIError.notFound(kind.rawValue) }
         try await remove(kind.reference(id), what: kind.rawValue)
         return APIResponse.noContent()
     }
@@ -163,6 +167,9 @@ public struct DirectoryRoutes: Sendable {
         _ = try context.requirePrincipal(.directoryWrite)
         let issue = try context.parameters.require("id")
         let user = try context.parameters.require("userId")
+        guard Identifier.problem(issue) == nil, Identifier.problem(user) == nil else {
+            throw APIError.notFound("subscription")
+        }
         var query = QueryReader(request.uri.queryParameters, allowed: ["project"])
         let project = query.string("project")
         if project == nil { query.fail("project", "is required (the issue's project id)") }

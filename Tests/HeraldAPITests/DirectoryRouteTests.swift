@@ -57,6 +57,51 @@ import Testing
         #expect(try await harness.store.loadDirectory().users.count == 2)
     }
 
+    /// Path ids are identifiers (SPEC §3.1), compared byte for byte: a path spelled with a lookalike that Swift's
+    /// `String ==` calls equal to a stored id (U+212A KELVIN SIGN for `K`) names no record, and neither reads,
+    /// replaces nor deletes (nor drops from its teams) the record it resembles.
+    @Test(arguments: ["%E2%84%AA1", "\u{212A}1"])
+    func lookalikePathIdsNameNoRecord(_ path: String) async throws {
+        let harness = try await APIHarness()
+        try await harness.test { client in
+            try await Self.seed(harness, client)
+            let writer = APIHarness.writerToken
+            let created = try await harness.call(
+                client,
+                .put,
+                "/api/v1/users/K1",
+                token: writer,
+                json: #"{"organization":"acme","name":"Kay","email":"kay@acme.test"}"#
+            )
+            #expect(created.status == .created)
+            let team = try await harness.call(
+                client,
+                .put,
+                "/api/v1/teams/t1",
+                token: writer,
+                json: #"{"organization":"acme","slug":"core","members":["u1","u2","K1"]}"#
+            )
+            #expect(team.status == .ok)
+            let read = try await harness.call(client, .get, "/api/v1/users/\(path)", token: APIHarness.readerToken)
+            #expect(read.status == .notFound, "\(String(buffer: read.body))")
+            let deleted = try await harness.call(client, .delete, "/api/v1/users/\(path)", token: writer)
+            #expect(deleted.status == .notFound, "\(String(buffer: deleted.body))")
+            let replaced = try await harness.call(
+                client,
+                .put,
+                "/api/v1/users/\(path)",
+                token: writer,
+                json: #"{"organization":"acme","name":"Impostor"}"#
+            )
+            #expect(replaced.status == .badRequest, "\(String(buffer: replaced.body))")
+        }
+        let directory = try await harness.store.loadDirectory()
+        let kay = try #require(directory.users.first { $0.id.utf8.elementsEqual("K1".utf8) })
+        #expect(kay.name == "Kay")
+        #expect(directory.users.count == 3)
+        #expect(directory.teams.first?.members.contains { $0.utf8.elementsEqual("K1".utf8) } == true)
+    }
+
     @Test func validationIsTheImportValidation() async throws {
         let harness = try await APIHarness()
         try await harness.test { client in
