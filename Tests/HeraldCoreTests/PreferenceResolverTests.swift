@@ -197,6 +197,53 @@ struct PreferenceMatrixTests {
         #expect(!deploy.sms && !deploy.customized)
     }
 
+    /// The matrix skips the resolver for keys no row applies to; every row must still read as the resolver says.
+    @Test("the matrix agrees with the resolver for every key, over many seeded row sets", arguments: 0..<40)
+    func matrixAgreesWithTheResolver(seed: Int) {
+        var generator = SplitMix(seed: UInt64(seed))
+        let entries = F.catalog.allEntries
+        let subjects = entries.map(\.key) + Set(entries.map(\.type.rawValue)).sorted() + ["unrelated"]
+        let values: [PreferenceValue] = [.always, .never, .subscribeOnly, .committedOnly]
+        let channels: [Channel?] = [nil] + Channel.personal
+        let stored = (0..<Int(generator.next() % 12)).map { _ in
+            F.row(
+                "u1",
+                [PreferenceScope.user, .project][Int(generator.next() % 2)],
+                "u1",
+                subjects[Int(generator.next() % UInt64(subjects.count))],
+                channels[Int(generator.next() % UInt64(channels.count))],
+                values[Int(generator.next() % UInt64(values.count))]
+            )
+        }
+        let userScoped = stored.filter { $0.scope == .user }
+        for row in PreferenceMatrix.rows(catalog: F.catalog, userRows: stored) {
+            let entry = entries.first { $0.key == row.eventKey }!
+            let resolved = PreferenceResolver.resolve(
+                rows: userScoped,
+                entry: entry,
+                organizationId: nil,
+                projectId: nil
+            )
+            for channel in Channel.personal {
+                #expect(row[channel] == (resolved.channels[channel] ?? false), "\(row.eventKey) \(channel) \(stored)")
+            }
+            #expect(row.customized == userScoped.contains { $0.subject == entry.key })
+        }
+    }
+
+    /// A small seeded generator, so each case is the same on every run.
+    struct SplitMix {
+        var state: UInt64
+        init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
     @Test("patch writes only the given channels and reads back; delete resets to defaults")
     func patchAndDelete() throws {
         var stored = [F.row("u1", .project, "p1", "assigned", .email, .never)]

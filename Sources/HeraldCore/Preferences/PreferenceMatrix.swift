@@ -84,6 +84,20 @@ public enum PreferenceMatrix {
     }
 
     private static func row(for entry: CatalogEntry, userScopedRows rows: [PreferenceRow]) -> PreferenceMatrixRow {
+        // A row about neither this key nor its type does not apply (the resolver would skip it): with none that
+        // does, the row is the catalog's defaults, as most users' rows are, without building a resolution.
+        let applies = rows.contains { $0.subject == entry.key || $0.subject == entry.type.rawValue }
+        guard applies else {
+            return PreferenceMatrixRow(
+                eventKey: entry.key,
+                email: entry.isEnabledByDefault(.email),
+                slack: entry.isEnabledByDefault(.slack),
+                msteams: entry.isEnabledByDefault(.msteams),
+                sms: entry.isEnabledByDefault(.sms),
+                webhook: entry.isEnabledByDefault(.webhook),
+                customized: false
+            )
+        }
         let resolved = PreferenceResolver.resolve(rows: rows, entry: entry, organizationId: nil, projectId: nil)
         let on = { (channel: Channel) in resolved.channels[channel] ?? false }
         return PreferenceMatrixRow(
