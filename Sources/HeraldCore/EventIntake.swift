@@ -112,20 +112,10 @@ public struct EventIntake: Sendable {
             for case .parsed(let value, let size) in outcomes { items.append((value, size)) }
             return try parseBatch(items, prefix: "events", now: now)
         }
-        var events: [NewEvent] = []
-        events.reserveCapacity(outcomes.count)
-        for case .validated(let result) in outcomes {
-            switch result {
-            case .success(let event): events.append(event)
-            case .failure(let failure):
-                codes.insert(failure.code)
-                problems.append(contentsOf: failure.details)
-            }
-        }
-        if !problems.isEmpty {
-            throw ValidationFailure(code: codes.count == 1 ? codes.first! : "VALIDATION_FAILED", details: problems)
-        }
-        return events
+        var results: [Result<NewEvent, ValidationFailure>] = []
+        results.reserveCapacity(outcomes.count)
+        for case .validated(let result) in outcomes { results.append(result) }
+        return try Self.gather(results)
     }
 
     /// What became of one line of a JSON-lines document.
@@ -179,12 +169,23 @@ public struct EventIntake: Sendable {
                 details: [FieldError(field: prefix ?? "events", message: "holds more than \(maxBatch) events")]
             )
         }
+        return try Self.gather(
+            items.enumerated().map { index, item in
+                validate(item.0, rawSize: item.1, path: prefix.map { "\($0)[\(index)]" }, now: now)
+            }
+        )
+    }
+
+    /// The events of a batch in order, or every problem of every invalid one: one kind of problem keeps its own
+    /// code (UNKNOWN_EVENT_KEY, PAYLOAD_TOO_LARGE), a mix is a validation failure.
+    private static func gather(_ results: [Result<NewEvent, ValidationFailure>]) throws(ValidationFailure) -> [NewEvent]
+    {
         var events: [NewEvent] = []
+        events.reserveCapacity(results.count)
         var problems: [FieldError] = []
         var codes = Set<String>()
-        for (index, item) in items.enumerated() {
-            let path = prefix.map { "\($0)[\(index)]" }
-            switch validate(item.0, rawSize: item.1, path: path, now: now) {
+        for result in results {
+            switch result {
             case .success(let event): events.append(event)
             case .failure(let failure):
                 codes.insert(failure.code)
@@ -192,7 +193,6 @@ public struct EventIntake: Sendable {
             }
         }
         if !problems.isEmpty {
-            // One kind of problem keeps its own code (UNKNOWN_EVENT_KEY, PAYLOAD_TOO_LARGE); a mix is a validation failure.
             throw ValidationFailure(code: codes.count == 1 ? codes.first! : "VALIDATION_FAILED", details: problems)
         }
         return events
