@@ -66,7 +66,8 @@ extension BenchmarkRun {
         -> PostgresResults.Run
     {
         guard let workdir, let sink, let smtp else { throw BenchmarkError("no sink") }
-        let database = "herald_w7_\(instances)_\(getpid())"
+        // One fresh database per run (`--repeat` runs W7 again in the same process).
+        let database = "herald_w7_\(instances)_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
         let (created, _) = try runToCompletion(
             "/usr/bin/env",
             [

@@ -144,12 +144,33 @@ extension PostgresStore {
     /// the directory version. With nothing to remove or upsert, nothing is written.
     public func replacePreferences(removing: [PreferenceRowIdentity], upserting rows: [PreferenceRow]) async throws {
         guard !removing.isEmpty || !rows.isEmpty else { return }
+        _ = try await replacePreferences(removing: removing, upserting: rows, reading: nil)
+    }
+
+    /// `replacePreferences`, then the rows `party` owns as the same transaction leaves them.
+    public func replacePreferences(
+        removing: [PreferenceRowIdentity],
+        upserting rows: [PreferenceRow],
+        returningRowsOf party: DirectoryParty
+    ) async throws -> [PreferenceRow] {
+        try await replacePreferences(removing: removing, upserting: rows, reading: party)
+    }
+
+    private func replacePreferences(
+        removing: [PreferenceRowIdentity],
+        upserting rows: [PreferenceRow],
+        reading party: DirectoryParty?
+    ) async throws -> [PreferenceRow] {
         let removals = removing.compactMap { try? PreferenceColumns($0, field: "removing") }
         let upserts = try rows.enumerated().map { index, row in
             (key: try PreferenceColumns(row.identity, field: "upserting[\(index)]"), value: row.value.rawValue)
         }
         let logger = self.logger
-        try await transaction("replacePreferences") { connection in
+        let owner = party.map { party in
+            let (kind, id) = partyColumns(party)
+            return (kind: kind, id: id)
+        }
+        return try await transaction("replacePreferences") { connection in
             if !removals.isEmpty {
                 try await connection.query(
                     """
@@ -163,8 +184,23 @@ extension PostgresStore {
                     logger: logger
                 )
             }
-            try await Self.upsertPreferences(upserts, connection, logger: logger)
-            try await Self.bumpDirectoryVersion(connection, logger: logger)
+            if !removals.isEmpty || !upserts.isEmpty {
+                try await Self.upsertPreferences(upserts, connection, logger: logger)
+                try await Self.bumpDirectoryVersion(connection, logger: logger)
+            }
+            guard let owner else { return [] }
+            let rows = try await connection.query(
+                """
+                SELECT owner_kind, owner_id, scope, scope_id, subject, channel, value FROM herald.preferences
+                WHERE owner_kind = \(owner.kind) AND owner_id = \(owner.id) ORDER BY scope, scope_id, subject, channel
+                """,
+                logger: logger
+            )
+            var result: [PreferenceRow] = []
+            for try await row in rows.decode((String, String, String, String, String, String, String).self) {
+                result.append(try PreferenceColumns.decode(row))
+            }
+            return result
         }
     }
 
