@@ -178,14 +178,14 @@ public final class PostgresStore: Store {
     /// Races `body` against the operation timeout. On timeout the caller gets `StoreError.unavailable` at once;
     /// the abandoned statement finishes (or fails) on its own, and whatever it did is safe to do twice: a lease
     /// it took expires, an outcome it recorded refuses a second copy through the fence, an event it stored
-    /// answers a resubmission as a duplicate. Getting a connection has a shorter deadline (`acquireTimeout`):
+    /// answers a resubmission as a duplicate. Getting a connection has a shorter deadline (`connectionWait`):
     /// while the database is down the pool only retries connecting, and intake should answer 503 soon.
     private func withDeadline<T: Sendable>(
         _ operation: String,
         timeout: Duration,
         _ body: @escaping @Sendable (_ acquired: @escaping @Sendable () -> Void) async throws -> T
     ) async throws -> T {
-        let acquireTimeout = min(timeout, Self.acquireTimeout)
+        let acquireTimeout = min(timeout, options.connectionWait)
         let race = DeadlineRace<T>()
         return try await withCheckedThrowingContinuation { continuation in
             race.start(continuation)
@@ -216,9 +216,6 @@ public final class PostgresStore: Store {
             )
         }
     }
-
-    /// How long an operation waits for a pooled connection at most.
-    static let acquireTimeout: Duration = .seconds(3)
 
     /// Maps an error from postgres-nio to what the `Store` contract promises.
     static func translate(_ error: any Error, operation: String) -> any Error {

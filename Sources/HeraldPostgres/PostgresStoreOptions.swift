@@ -26,6 +26,9 @@ public struct PostgresStoreOptions: Sendable, Hashable {
     /// How long one store operation may wait for the database (connecting included) before it fails with
     /// `StoreError.unavailable`, so that intake answers 503 instead of hanging while the database restarts.
     public var operationTimeout: Duration
+    /// How long one operation waits for a pooled connection within `operationTimeout`: while the database is down
+    /// the pool can only retry connecting, and intake should answer 503 soon rather than at the full timeout.
+    public var connectionWait: Duration
     /// How long the server lets a session of ours sit idle inside a transaction before ending it
     /// (`idle_in_transaction_session_timeout`, sent at connection start unless poll-only: a pooler in transaction
     /// mode has its own). Our transactions never wait on anything between statements, so only a stalled process
@@ -41,6 +44,7 @@ public struct PostgresStoreOptions: Sendable, Hashable {
         listen: Bool = true,
         timeSource: TimeSource = .database,
         operationTimeout: Duration = .seconds(10),
+        connectionWait: Duration = .seconds(5),
         idleTransactionTimeout: Duration = .seconds(10)
     ) {
         self.url = url
@@ -50,6 +54,7 @@ public struct PostgresStoreOptions: Sendable, Hashable {
         self.listen = listen
         self.timeSource = timeSource
         self.operationTimeout = operationTimeout
+        self.connectionWait = connectionWait
         self.idleTransactionTimeout = idleTransactionTimeout
     }
 }

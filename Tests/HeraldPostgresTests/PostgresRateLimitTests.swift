@@ -19,7 +19,13 @@ struct PostgresRateLimitTests {
     /// Two instances on one fresh database, both pacing notifier 7 at 10/s with a burst of 5.
     private func instances() async throws -> (PostgresStore, PostgresStore) {
         let url = try await PostgresTestDatabase.create()
-        let options = PostgresStoreOptions(url: url, poolSize: 2, timeSource: .caller)
+        let options = PostgresStoreOptions(
+            url: url,
+            poolSize: 2,
+            timeSource: .caller,
+            operationTimeout: PostgresTestDatabase.loadedMachineTimeout,
+            connectionWait: PostgresTestDatabase.loadedMachineTimeout
+        )
         let first = try PostgresStore(options: options, logger: PostgresTestDatabase.logger)
         let second = try PostgresStore(options: options, logger: PostgresTestDatabase.logger)
         try await first.migrate()

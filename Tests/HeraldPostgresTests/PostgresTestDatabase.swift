@@ -19,6 +19,10 @@ enum PostgresTestDatabase {
         "\(urlVariable) is not set: run under scripts/with-postgres.sh to test the PostgreSQL store"
     }
 
+    /// The store suites run in parallel with everything else: on a busy machine a fresh database's migrations
+    /// can take longer than the product's default timeouts, which are about a database that stopped answering.
+    static let loadedMachineTimeout: Duration = .seconds(60)
+
     static let logger = Logger(label: "herald-postgres-tests") { _ in SwiftLogNoOpLogHandler() }
 
     /// Creates an empty database and returns its URL.
@@ -44,7 +48,13 @@ enum PostgresTestDatabase {
     static func makeStore(timeSource: PostgresStoreOptions.TimeSource = .caller) async throws -> PostgresStore {
         let url = try await create()
         return try PostgresStore(
-            options: PostgresStoreOptions(url: url, poolSize: 4, timeSource: timeSource),
+            options: PostgresStoreOptions(
+                url: url,
+                poolSize: 4,
+                timeSource: timeSource,
+                operationTimeout: loadedMachineTimeout,
+                connectionWait: loadedMachineTimeout
+            ),
             logger: logger
         )
     }
