@@ -365,63 +365,35 @@ extension PostgresStore {
         let batch = Self.pruneBatch
         var result = PruneResult(deliveries: 0, events: 0)
         for (state, age) in [("delivered", delivered), ("dead", dead)] {
-            while true {
-                let removed = try await run("prune") { connection in
-                    let rows = try await connection.query(
-                        """
-                        DELETE FROM herald.deliveries WHERE id IN (
-                            SELECT id FROM herald.deliveries WHERE state = \(state)
-                            AND updated_at < coalesce(\(base)::timestamptz, now()) - make_interval(secs => \(age)::float8)
-                            LIMIT \(batch))
-                        RETURNING id
-                        """,
-                        logger: logger
-                    )
-                    var count = 0
-                    for try await _ in rows.decode(Int64.self) { count += 1 }
-                    return count
-                }
-                result.deliveries += removed
-                if removed < batch { break }
-            }
+            result.deliveries += try await deleteInBatches(
+                """
+                DELETE FROM herald.deliveries WHERE id IN (
+                    SELECT id FROM herald.deliveries WHERE state = \(state)
+                    AND updated_at < coalesce(\(base)::timestamptz, now()) - make_interval(secs => \(age)::float8)
+                    LIMIT \(batch))
+                RETURNING 1
+                """
+            )
         }
-        while true {
-            let removed = try await run("prune") { connection in
-                let rows = try await connection.query(
-                    """
-                    DELETE FROM herald.idempotency_keys WHERE key IN (
-                        SELECT key FROM herald.idempotency_keys
-                        WHERE created_at < coalesce(\(base)::timestamptz, now()) - make_interval(secs => \(keys)::float8)
-                        LIMIT \(batch))
-                    RETURNING 1
-                    """,
-                    logger: logger
-                )
-                var count = 0
-                for try await _ in rows.decode(Int.self) { count += 1 }
-                return count
-            }
-            if removed < batch { break }
-        }
+        _ = try await deleteInBatches(
+            """
+            DELETE FROM herald.idempotency_keys WHERE key IN (
+                SELECT key FROM herald.idempotency_keys
+                WHERE created_at < coalesce(\(base)::timestamptz, now()) - make_interval(secs => \(keys)::float8)
+                LIMIT \(batch))
+            RETURNING 1
+            """
+        )
         // A passcode is of no use past its expiry; a day later it no longer counts for the abuse limits either.
-        while true {
-            let removed = try await run("prune") { connection in
-                let rows = try await connection.query(
-                    """
-                    DELETE FROM herald.otp_codes WHERE id IN (
-                        SELECT id FROM herald.otp_codes
-                        WHERE expires_at < coalesce(\(base)::timestamptz, now()) - interval '1 day'
-                        LIMIT \(batch))
-                    RETURNING 1
-                    """,
-                    logger: logger
-                )
-                var count = 0
-                for try await _ in rows.decode(Int.self) { count += 1 }
-                return count
-            }
-            if removed < batch { break }
-        }
+        _ = try await deleteInBatches(
+            """
+            DELETE FROM herald.otp_codes WHERE id IN (
+                SELECT id FROM herald.otp_codes
+                WHERE expires_at < coalesce(\(base)::timestamptz, now()) - interval '1 day'
+                LIMIT \(batch))
+            RETURNING 1
+            """
+        )
         // A full bucket is the same as none (a new one starts full).
         try await run("prune") { connection in
             try await connection.query(
@@ -435,34 +407,41 @@ extension PostgresStore {
                 logger: logger
             )
         }
-        while true {
-            let removed = try await run("prune") { connection in
-                let rows = try await connection.query(
-                    """
-                    DELETE FROM herald.events WHERE seq IN (
-                        SELECT e.seq FROM herald.events e
-                        WHERE e.state IN ('fannedOut', 'rejected')
-                        AND e.accepted_at < coalesce(\(base)::timestamptz, now())
-                            - make_interval(secs => \(delivered)::float8)
-                        AND NOT EXISTS (SELECT 1 FROM herald.deliveries d WHERE d.event_id = e.id)
-                        AND NOT EXISTS (SELECT 1 FROM herald.idempotency_keys k WHERE k.event_id = e.id)
-                        LIMIT \(batch))
-                    RETURNING 1
-                    """,
-                    logger: logger
-                )
-                var count = 0
-                for try await _ in rows.decode(Int.self) { count += 1 }
-                return count
-            }
-            result.events += removed
-            if removed < batch { break }
-        }
+        result.events = try await deleteInBatches(
+            """
+            DELETE FROM herald.events WHERE seq IN (
+                SELECT e.seq FROM herald.events e
+                WHERE e.state IN ('fannedOut', 'rejected')
+                AND e.accepted_at < coalesce(\(base)::timestamptz, now())
+                    - make_interval(secs => \(delivered)::float8)
+                AND NOT EXISTS (SELECT 1 FROM herald.deliveries d WHERE d.event_id = e.id)
+                AND NOT EXISTS (SELECT 1 FROM herald.idempotency_keys k WHERE k.event_id = e.id)
+                LIMIT \(batch))
+            RETURNING 1
+            """
+        )
         return result
     }
 
     /// Rows one prune statement deletes at most.
     static let pruneBatch = 5_000
+
+    /// Runs a bounded `DELETE … LIMIT pruneBatch … RETURNING 1` again until a round removes fewer than a batch
+    /// (retention never holds a long transaction); how many rows went in all.
+    private func deleteInBatches(_ query: PostgresQuery) async throws -> Int {
+        let logger = self.logger
+        var total = 0
+        while true {
+            let removed = try await run("prune") { connection in
+                let rows = try await connection.query(query, logger: logger)
+                var count = 0
+                for try await _ in rows.decode(Int.self) { count += 1 }
+                return count
+            }
+            total += removed
+            if removed < Self.pruneBatch { return total }
+        }
+    }
 
     /// Runs a query selecting `DeliveryColumns.list` and decodes the deliveries.
     static func fetchDeliveries(
