@@ -51,6 +51,28 @@ public struct OTPRecord: Sendable, Hashable {
     }
 }
 
+extension OTPRecord {
+    /// What one verification attempt does to this passcode, as both stores apply it inside their transaction:
+    /// the answer, and the state and failure count to write back when they change. A used-up, locked or expired
+    /// passcode changes nothing; a match uses it up; a wrong code counts, and the `maxFailures`-th locks it.
+    public func attempt(
+        matched: Bool,
+        maxFailures: Int,
+        now: Date
+    ) -> (result: OTPAttemptResult, update: (state: OTPState, failedAttempts: Int)?) {
+        switch state {
+        case .verified: return (.alreadyUsed, nil)
+        case .locked: return (.locked, nil)
+        case .active: break
+        }
+        if now >= expiresAt { return (.expired, nil) }
+        if matched { return (.verified, (.verified, failedAttempts)) }
+        let failures = failedAttempts + 1
+        if failures >= maxFailures { return (.locked, (.locked, failures)) }
+        return (.wrong(remaining: maxFailures - failures), (.active, failures))
+    }
+}
+
 /// Per-destination abuse limits of OTP issuance (`otp.perDestinationPerHour`, `otp.minIntervalSeconds`).
 public struct OTPIssueLimits: Sendable, Hashable {
     /// At most this many codes to one destination in any hour.

@@ -91,7 +91,7 @@ extension PostgresStore {
             )
         }
         func removeOwned(by party: DirectoryParty) async throws {
-            let (kind, id) = partyColumns(party)
+            let (kind, id) = party.storedColumns
             try await connection.query(
                 "DELETE FROM herald.preferences WHERE owner_kind = \(kind) AND owner_id = \(id)",
                 logger: logger
@@ -114,7 +114,7 @@ extension PostgresStore {
             try await removeRecord("project", id)
             try await connection.query("DELETE FROM herald.subscriptions WHERE project = \(id)", logger: logger)
         case .subscription(let project, let issue, let party):
-            let (kind, id) = partyColumns(party)
+            let (kind, id) = party.storedColumns
             try await connection.query(
                 """
                 DELETE FROM herald.subscriptions
@@ -139,7 +139,7 @@ extension PostgresStore {
             case .project(let id):
                 query = "SELECT 1 FROM herald.directory_records WHERE kind = 'project' AND id = \(id)"
             case .subscription(let project, let issue, let party):
-                let (kind, id) = partyColumns(party)
+                let (kind, id) = party.storedColumns
                 query = """
                     SELECT 1 FROM herald.subscriptions
                     WHERE project = \(project) AND issue = \(issue) AND party_kind = \(kind) AND party_id = \(id)

@@ -99,15 +99,7 @@ extension PostgresStore {
             }
             return stored
         }
-        let decoder = JSONDecoder()
-        return DirectoryDocument(
-            organizations: try decoder.decode([Organization].self, from: jsonArray(stored.organizations)),
-            users: try decoder.decode([User].self, from: jsonArray(stored.users)),
-            teams: try decoder.decode([Team].self, from: jsonArray(stored.teams)),
-            projects: try decoder.decode([Project].self, from: jsonArray(stored.projects)),
-            subscriptions: stored.subscriptions,
-            preferences: stored.preferences
-        )
+        return try stored.document()
     }
 
     /// The directory version: one row, cheap enough to read before every fan-out batch.
@@ -122,7 +114,7 @@ extension PostgresStore {
 
     /// The preference rows owned by `party`, through the primary key's prefix.
     public func preferenceRows(of party: DirectoryParty) async throws -> [PreferenceRow] {
-        let (kind, id) = partyColumns(party)
+        let (kind, id) = party.storedColumns
         let logger = self.logger
         return try await run("preferenceRows") { connection in
             let rows = try await connection.query(
@@ -167,7 +159,7 @@ extension PostgresStore {
         }
         let logger = self.logger
         let owner = party.map { party in
-            let (kind, id) = partyColumns(party)
+            let (kind, id) = party.storedColumns
             return (kind: kind, id: id)
         }
         return try await transaction("replacePreferences") { connection in
@@ -371,46 +363,6 @@ private struct DirectoryRecordRows: Sendable {
     }
 }
 
-/// The stored bodies and rows of the directory, as read in one snapshot.
-private struct StoredDirectory: Sendable {
-    var organizations: [Data] = []
-    var users: [Data] = []
-    var teams: [Data] = []
-    var projects: [Data] = []
-    var subscriptions: [IssueSubscription] = []
-    var preferences: [PreferenceRow] = []
-}
-
-/// The JSON array of the given JSON values, so a whole kind decodes in one call.
-private func jsonArray(_ bodies: [Data]) -> Data {
-    var data = Data()
-    data.reserveCapacity(bodies.reduce(2) { $0 + $1.count + 1 })
-    data.append(UInt8(ascii: "["))
-    for (index, body) in bodies.enumerated() {
-        if index > 0 { data.append(UInt8(ascii: ",")) }
-        data.append(body)
-    }
-    data.append(UInt8(ascii: "]"))
-    return data
-}
-
-/// The `party_kind`/`owner_kind` and id columns of a subscriber or preference owner.
-func partyColumns(_ party: DirectoryParty) -> (kind: String, id: String) {
-    switch party {
-    case .user(let id): ("user", id)
-    case .team(let id): ("team", id)
-    }
-}
-
-/// The party stored as `kind` and `id`.
-private func party(kind: String, id: String) throws -> DirectoryParty {
-    switch kind {
-    case "user": .user(id)
-    case "team": .team(id)
-    default: throw UnrecognisedStoredValue(column: "party kind", value: kind)
-    }
-}
-
 /// A subscription row as the `subscriptions` columns.
 private struct SubscriptionColumns: Hashable, Sendable {
     var project: String
@@ -422,7 +374,7 @@ private struct SubscriptionColumns: Hashable, Sendable {
 
     init(_ row: IssueSubscription, field: String) throws {
         guard let subscriber = row.subscriber else { throw InvalidDirectoryRecord(field: field) }
-        (partyKind, partyId) = partyColumns(subscriber)
+        (partyKind, partyId) = subscriber.storedColumns
         project = row.project
         issue = row.issue
         active = row.active
@@ -447,7 +399,7 @@ private struct SubscriptionColumns: Hashable, Sendable {
 
     static func decode(_ row: (String, String, String, String, Bool, String)) throws -> IssueSubscription {
         let reason = try parse(SubscriptionReason.self, row.5, column: "subscription reason")
-        switch try party(kind: row.2, id: row.3) {
+        switch try DirectoryParty(storedKind: row.2, id: row.3) {
         case .user(let id):
             return IssueSubscription(issue: row.1, project: row.0, user: id, active: row.4, reason: reason)
         case .team(let id):
@@ -474,7 +426,7 @@ private struct PreferenceColumns: Hashable, Sendable {
         } else {
             throw InvalidDirectoryRecord(field: field)
         }
-        (ownerKind, ownerId) = partyColumns(owner)
+        (ownerKind, ownerId) = owner.storedColumns
         scope = identity.scope.rawValue
         scopeId = identity.scopeId
         subject = identity.subject
@@ -483,7 +435,7 @@ private struct PreferenceColumns: Hashable, Sendable {
 
     static func decode(_ row: (String, String, String, String, String, String, String)) throws -> PreferenceRow {
         PreferenceRow(
-            owner: try party(kind: row.0, id: row.1),
+            owner: try DirectoryParty(storedKind: row.0, id: row.1),
             scope: try parse(PreferenceScope.self, row.2, column: "preference scope"),
             scopeId: row.3,
             subject: row.4,

@@ -111,29 +111,18 @@ extension PostgresStore {
                     logger: logger
                 )
             else { return .notFound }
-            switch record.state {
-            case .verified: return .alreadyUsed
-            case .locked: return .locked
-            case .active: break
-            }
-            if now >= record.expiresAt { return .expired }
-            if matched {
+            let (result, update) = record.attempt(matched: matched, maxFailures: maxFailures, now: now)
+            if let update {
                 try await connection.query(
-                    "UPDATE herald.otp_codes SET state = 'verified' WHERE id = \(id)",
+                    """
+                    UPDATE herald.otp_codes SET failed_attempts = \(Int32(update.failedAttempts)),
+                        state = \(update.state.rawValue)
+                    WHERE id = \(id)
+                    """,
                     logger: logger
                 )
-                return .verified
             }
-            let failures = record.failedAttempts + 1
-            let state: OTPState = failures >= maxFailures ? .locked : .active
-            try await connection.query(
-                """
-                UPDATE herald.otp_codes SET failed_attempts = \(Int32(failures)), state = \(state.rawValue)
-                WHERE id = \(id)
-                """,
-                logger: logger
-            )
-            return state == .locked ? .locked : .wrong(remaining: maxFailures - failures)
+            return result
         }
     }
 

@@ -1,15 +1,6 @@
 import Foundation
 import HeraldCore
 
-/// A stored value the code does not recognise (an unknown channel or state): the row was written by a newer
-/// Herald or edited by hand.
-struct UnrecognisedStoredValue: Error, CustomStringConvertible {
-    var column: String
-    var value: String
-
-    var description: String { "unrecognised stored \(column) \"\(value)\"" }
-}
-
 /// Parses a stored enum value.
 func parse<Value: RawRepresentable>(
     _ type: Value.Type,

@@ -91,7 +91,7 @@ extension SQLiteStore {
             try db.execute(sql: "DELETE FROM directory_records WHERE kind = ? AND id = ?", arguments: [kind, id])
         }
         func removeOwned(by party: DirectoryParty) throws {
-            let (kind, id) = partyColumns(party)
+            let (kind, id) = party.storedColumns
             try db.execute(
                 sql: "DELETE FROM preferences WHERE owner_kind = ? AND owner_id = ?",
                 arguments: [kind, id]
@@ -114,7 +114,7 @@ extension SQLiteStore {
             try removeRecord("project", id)
             try db.execute(sql: "DELETE FROM subscriptions WHERE project = ?", arguments: [id])
         case .subscription(let project, let issue, let party):
-            let (kind, id) = partyColumns(party)
+            let (kind, id) = party.storedColumns
             try db.execute(
                 sql: "DELETE FROM subscriptions WHERE project = ? AND issue = ? AND party_kind = ? AND party_id = ?",
                 arguments: [project, issue, kind, id]
@@ -136,7 +136,7 @@ extension SQLiteStore {
             case .team(let id): return try record("team", id)
             case .project(let id): return try record("project", id)
             case .subscription(let project, let issue, let party):
-                let (kind, id) = partyColumns(party)
+                let (kind, id) = party.storedColumns
                 return try Int.fetchOne(
                     db,
                     sql: """

@@ -60,7 +60,7 @@ extension SQLiteStore {
 
     /// The rows `party` owns, through a cached statement (the matrix is read on every settings screen).
     static func preferenceRows(of party: DirectoryParty, _ db: Database) throws -> [PreferenceRow] {
-        let (kind, id) = partyColumns(party)
+        let (kind, id) = party.storedColumns
         let statement = try db.cachedStatement(
             sql: """
                 SELECT owner_kind, owner_id, scope, scope_id, subject, channel, value FROM preferences
@@ -107,16 +107,7 @@ extension SQLiteStore {
             }
             return stored
         }
-        // Decoded after the read, off the connection: JSON decoding is the expensive part.
-        let decoder = JSONDecoder()
-        return DirectoryDocument(
-            organizations: try decoder.decode([Organization].self, from: jsonArray(stored.organizations)),
-            users: try decoder.decode([User].self, from: jsonArray(stored.users)),
-            teams: try decoder.decode([Team].self, from: jsonArray(stored.teams)),
-            projects: try decoder.decode([Project].self, from: jsonArray(stored.projects)),
-            subscriptions: stored.subscriptions,
-            preferences: stored.preferences
-        )
+        return try stored.document()
     }
 
     /// The directory version: one probe of the `meta` table, cheap enough to poll for every fan-out batch.
@@ -334,47 +325,6 @@ private struct DirectoryRecords: Sendable {
     }
 }
 
-/// The stored bodies and rows of the directory, as read in one transaction.
-private struct StoredDirectory: Sendable {
-    var organizations: [Data] = []
-    var users: [Data] = []
-    var teams: [Data] = []
-    var projects: [Data] = []
-    var subscriptions: [IssueSubscription] = []
-    var preferences: [PreferenceRow] = []
-}
-
-/// The JSON array of the given JSON values, so that a whole kind decodes in one call (thousands of users
-/// decode much faster through one decoder run than through one run each).
-private func jsonArray(_ bodies: [Data]) -> Data {
-    var data = Data()
-    data.reserveCapacity(bodies.reduce(2) { $0 + $1.count + 1 })
-    data.append(UInt8(ascii: "["))
-    for (index, body) in bodies.enumerated() {
-        if index > 0 { data.append(UInt8(ascii: ",")) }
-        data.append(body)
-    }
-    data.append(UInt8(ascii: "]"))
-    return data
-}
-
-/// The `party_kind`/`owner_kind` and id columns of a subscriber or preference owner.
-func partyColumns(_ party: DirectoryParty) -> (kind: String, id: String) {
-    switch party {
-    case .user(let id): ("user", id)
-    case .team(let id): ("team", id)
-    }
-}
-
-/// The party stored as `kind` and `id`.
-private func party(kind: String, id: String) throws -> DirectoryParty {
-    switch kind {
-    case "user": .user(id)
-    case "team": .team(id)
-    default: throw UnrecognisedStoredValue(column: "party kind", value: kind)
-    }
-}
-
 /// A subscription row as the `subscriptions` columns.
 private struct SubscriptionKey: Sendable {
     var project: String
@@ -386,7 +336,7 @@ private struct SubscriptionKey: Sendable {
 
     init(_ row: IssueSubscription, field: String) throws {
         guard let subscriber = row.subscriber else { throw InvalidDirectoryRecord(field: field) }
-        (partyKind, partyId) = partyColumns(subscriber)
+        (partyKind, partyId) = subscriber.storedColumns
         project = row.project
         issue = row.issue
         active = row.active
@@ -405,7 +355,7 @@ private struct SubscriptionKey: Sendable {
         let issue: String = try row.decode(atIndex: 1)
         let active: Bool = try row.decode(atIndex: 4)
         let reason = try parse(SubscriptionReason.self, try row.decode(atIndex: 5), column: "subscription reason")
-        switch try party(kind: try row.decode(atIndex: 2), id: try row.decode(atIndex: 3)) {
+        switch try DirectoryParty(storedKind: try row.decode(atIndex: 2), id: try row.decode(atIndex: 3)) {
         case .user(let id):
             return IssueSubscription(issue: issue, project: project, user: id, active: active, reason: reason)
         case .team(let id):
@@ -432,7 +382,7 @@ private struct PreferenceKey: Sendable {
         } else {
             throw InvalidDirectoryRecord(field: field)
         }
-        (ownerKind, ownerId) = partyColumns(owner)
+        (ownerKind, ownerId) = owner.storedColumns
         scope = identity.scope.rawValue
         scopeId = identity.scopeId
         subject = identity.subject
@@ -446,7 +396,7 @@ private struct PreferenceKey: Sendable {
     static func decode(_ row: Row) throws -> PreferenceRow {
         let channel: String = try row.decode(atIndex: 5)
         return PreferenceRow(
-            owner: try party(kind: try row.decode(atIndex: 0), id: try row.decode(atIndex: 1)),
+            owner: try DirectoryParty(storedKind: try row.decode(atIndex: 0), id: try row.decode(atIndex: 1)),
             scope: try parse(PreferenceScope.self, try row.decode(atIndex: 2), column: "preference scope"),
             scopeId: try row.decode(atIndex: 3),
             subject: try row.decode(atIndex: 4),

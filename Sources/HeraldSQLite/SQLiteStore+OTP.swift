@@ -97,23 +97,14 @@ extension SQLiteStore {
                     arguments: [id, projectId]
                 ).map(OTPRow.decode)
             else { return .notFound }
-            switch record.state {
-            case .verified: return .alreadyUsed
-            case .locked: return .locked
-            case .active: break
+            let (result, update) = record.attempt(matched: matched, maxFailures: maxFailures, now: now)
+            if let update {
+                try db.execute(
+                    sql: "UPDATE otp_codes SET failed_attempts = ?, state = ? WHERE id = ?",
+                    arguments: [update.failedAttempts, update.state.rawValue, id]
+                )
             }
-            if now >= record.expiresAt { return .expired }
-            if matched {
-                try db.execute(sql: "UPDATE otp_codes SET state = 'verified' WHERE id = ?", arguments: [id])
-                return .verified
-            }
-            let failures = record.failedAttempts + 1
-            let state: OTPState = failures >= maxFailures ? .locked : .active
-            try db.execute(
-                sql: "UPDATE otp_codes SET failed_attempts = ?, state = ? WHERE id = ?",
-                arguments: [failures, state.rawValue, id]
-            )
-            return state == .locked ? .locked : .wrong(remaining: maxFailures - failures)
+            return result
         }
     }
 }

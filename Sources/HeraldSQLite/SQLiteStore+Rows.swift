@@ -13,15 +13,6 @@ extension Date {
     }
 }
 
-/// A stored value the code does not recognise (an unknown channel or state): the file was written by a newer
-/// Herald or edited by hand.
-struct UnrecognisedStoredValue: Error, CustomStringConvertible {
-    var column: String
-    var value: String
-
-    var description: String { "unrecognised stored \(column) \"\(value)\"" }
-}
-
 /// The JSON form of `Event` in `events.body` (HeraldCore's `StoredEventBody`, shared with the PostgreSQL store).
 typealias EventBody = StoredEventBody
 
