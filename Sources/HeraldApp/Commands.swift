@@ -37,12 +37,14 @@ public enum Commands {
                 let data = try readInput(input, limit: 512 * 1024 * 1024)
                 let events = try intake.parseDocument(data, now: Date())
                 let results = try await store.enqueue(events, now: Date())
-                for result in results {
-                    switch result {
-                    case .accepted(let id): CommandOutput.line("accepted \(id)")
-                    case .duplicate(let id): CommandOutput.line("duplicate \(id)")
+                CommandOutput.lines(
+                    results.map { result in
+                        switch result {
+                        case .accepted(let id): "accepted \(id)"
+                        case .duplicate(let id): "duplicate \(id)"
+                        }
                     }
-                }
+                )
                 return 0
             }
         } catch {

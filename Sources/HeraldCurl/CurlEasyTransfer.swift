@@ -170,7 +170,18 @@ final class CurlEasyTransfer {
         options.set(CURLOPT_TCP_KEEPALIVE, 1)
         options.set(CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(connectTimeout))
         options.set(CURLOPT_TIMEOUT_MS, Self.milliseconds(totalTimeout))
+        // Each pooled handle keeps its receive buffer (16 KiB by default) and, once it has sent mail, its upload
+        // buffer (64 KiB): with hundreds of handles that was the largest single heap consumer of the W5 benchmark
+        // (heaptrack: 6 MB at peak). Vendor answers are a few hundred bytes and messages go out in a handful of
+        // reads, so small buffers cost nothing measurable.
+        options.set(CURLOPT_BUFFERSIZE, Self.receiveBufferBytes)
+        options.set(CURLOPT_UPLOAD_BUFFERSIZE, Self.uploadBufferBytes)
     }
+
+    /// libcurl's receive buffer per handle (its minimum is 1 KiB).
+    static let receiveBufferBytes = 4096
+    /// libcurl's upload buffer per handle, used for SMTP (its minimum is 16 KiB).
+    static let uploadBufferBytes = 16 * 1024
 
     /// Whole milliseconds, at least 1 for a positive interval (0 would mean "no timeout" to libcurl).
     private static func milliseconds(_ interval: TimeInterval) -> Int {

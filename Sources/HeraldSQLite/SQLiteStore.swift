@@ -51,6 +51,11 @@ public final class SQLiteStore: Store {
             // WAL + NORMAL: a commit is durable against a process crash; only the OS crashing can lose the last
             // transactions (SPEC §13).
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // SQLite's page cache is heap memory of this process, 2 MB per connection by default; the file's pages
+            // stay in the OS cache anyway, so a miss costs a read(), not a disk access. The writer keeps what the
+            // hot path touches (the queue index and the newest pages), a reader what one query needs.
+            let cacheKiB = db.configuration.readonly ? SQLiteStore.readerCacheKiB : SQLiteStore.writerCacheKiB
+            try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)")
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
@@ -58,6 +63,11 @@ public final class SQLiteStore: Store {
             throw Self.translate(error, operation: "open")
         }
     }
+
+    /// The page cache of the writer connection, in KiB.
+    static let writerCacheKiB = 1024
+    /// The page cache of each reader connection, in KiB.
+    static let readerCacheKiB = 512
 
     /// Applies pending migrations. Safe to run from several processes at once; read-only stores only check
     /// that the schema is current.
