@@ -6,7 +6,7 @@ enum BenchmarkConfiguration {
     static let key = "bench_notice"
 
     /// Transfers in flight in the daemon (`worker.concurrency`), also used by the bare curl ceiling.
-    static let concurrency = 256
+    static let concurrency = ProcessInfo.processInfo.environment["HERALD_BENCH_CONCURRENCY"].flatMap { Int($0) } ?? 256
     /// Connections per host (`worker.maxHostConnections`), also used by the bare curl ceiling.
     static let maxHostConnections = 8
     /// Deliveries claimed per batch (`worker.batchSize`), also used by the bare SQLite ceiling.

@@ -16,7 +16,10 @@ enum MemoryTuning {
         let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
         _ = mallopt(-1, 64 * 1024 * 1024)  // M_TRIM_THRESHOLD
         _ = mallopt(-2, 8 * 1024 * 1024)  // M_TOP_PAD
-        _ = mallopt(-8, 2)  // M_ARENA_MAX
+        // An operator's MALLOC_ARENA_MAX (glibc's own variable) wins over ours.
+        if getenv("MALLOC_ARENA_MAX") == nil {
+            _ = mallopt(-8, 2)  // M_ARENA_MAX
+        }
         #endif
     }
 }

@@ -32,6 +32,8 @@ final class CurlEasyTransfer {
     let handle: UnsafeMutableRawPointer
     /// Index in the loop's active list while the handle is in the multi, else -1.
     var activeIndex = -1
+    /// The single-stream origin whose connection slot the running transfer holds (see `CurlMultiLoop`).
+    var origin: String?
 
     private var job: Job?
     private let errorBuffer: UnsafeMutablePointer<CChar>
@@ -340,6 +342,7 @@ final class CurlEasyTransfer {
         payloadCount = 0
         readOffset = 0
         activeIndex = -1
+        origin = nil
     }
 
     private func freeLists() {

@@ -23,6 +23,9 @@ public final class CurlTransport: HTTPTransport, MailTransport {
     /// - Parameters:
     ///   - maxHostConnections: connections per host and port (`CURLMOPT_MAX_HOST_CONNECTIONS`); more
     ///     transfers to one host wait for a free connection, and that wait counts toward their total timeout.
+    ///     To plain-HTTP and SMTP origins, which run one transfer per connection, the surplus waits in the
+    ///     transport as queued requests, holding no libcurl handle; HTTPS transfers go to libcurl at once, since
+    ///     HTTP/2 may carry many of them over one connection.
     ///   - maxCachedConnections: idle connections kept for reuse (`CURLMOPT_MAXCONNECTS`).
     public init(maxHostConnections: Int = 8, maxCachedConnections: Int = 64) {
         guard Self.processSetUp,
@@ -37,6 +40,9 @@ public final class CurlTransport: HTTPTransport, MailTransport {
     deinit {
         loop.shutdown()
     }
+
+    /// libcurl easy handles that exist now, running or pooled (for tests of the transport's footprint).
+    package var easyHandleCount: Int { loop.handleCount }
 
     /// Performs one HTTP request; failures are results, never thrown.
     public func send(_ request: HTTPRequest) async -> TransportResult {

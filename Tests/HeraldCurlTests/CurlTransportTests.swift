@@ -249,6 +249,61 @@ struct CurlTransportTests {
         try await server.shutdown()
     }
 
+    @Test func transfersBeyondTheConnectionLimitWaitWithoutAHandle() async throws {
+        let server = try await FakeVendorServer.start { request in .status(200, body: request.path) }
+        let transport = CurlTransport(maxHostConnections: 3)
+        defer { transport.shutdown() }
+
+        let results = await withTaskGroup(of: (Int, TransportResult).self) { group in
+            for index in 0..<300 {
+                group.addTask {
+                    (index, await transport.send(HTTPRequest(url: server.baseURL + "/w/\(index)")))
+                }
+            }
+            var results: [Int: TransportResult] = [:]
+            for await (index, result) in group {
+                results[index] = result
+            }
+            return results
+        }
+
+        #expect(results.count == 300)
+        for (index, result) in results {
+            #expect(result.response?.bodyText == "/w/\(index)")
+        }
+        #expect(Set(server.requests().map(\.connectionID)).count <= 3)
+        // One handle per connection: the other requests waited as requests, not as easy handles in the multi.
+        #expect(transport.easyHandleCount <= 3)
+        try await server.shutdown()
+    }
+
+    @Test func theWaitForAConnectionCountsTowardTheTotalTimeout() async throws {
+        // The server never answers: the first request holds the only connection for its 2 s, and the second,
+        // queued after the first arrived, has used up its 0.2 s by the time the connection frees: it fails unsent.
+        let (arrivals, arrived) = AsyncStream.makeStream(of: String.self)
+        let server = try await FakeVendorServer.start(
+            onRequest: { arrived.yield($0.path) },
+            handler: { _ in .noResponse }
+        )
+        let transport = CurlTransport(maxHostConnections: 1)
+        defer { transport.shutdown() }
+
+        async let first = transport.send(HTTPRequest(url: server.baseURL + "/first", totalTimeout: 2))
+        var paths = arrivals.makeAsyncIterator()
+        #expect(await paths.next() == "/first")
+        let second = await transport.send(HTTPRequest(url: server.baseURL + "/second", totalTimeout: 0.2))
+        let one = await first
+
+        #expect(one.failure?.kind == .timeout)
+        #expect(one.failure?.requestSent == true)
+        #expect(second.failure?.kind == .timeout)
+        #expect(second.failure?.requestSent == false)
+        #expect(second.failure?.message.contains("waiting for a free connection") == true)
+        #expect(second.failure?.message.contains(server.baseURL) == false)
+        #expect(server.requests().map(\.path) == ["/first"])
+        try await server.shutdown()
+    }
+
     @Test func shutdownResumesEveryRequestInFlight() async throws {
         let (arrivals, arrived) = AsyncStream.makeStream(of: Void.self)
         let server = try await FakeVendorServer.start(
