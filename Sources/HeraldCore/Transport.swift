@@ -157,9 +157,15 @@ public struct MailMessage: Sendable {
     public var envelopeFrom: String
     /// RCPT TO.
     public var envelopeTo: [String]
-    /// The message with CRLF line endings.
-    public var message: Data
+    /// Header lines (each ending in CRLF) sent before `body`: kept apart so that a stored message goes out
+    /// without being copied while it waits for a connection.
+    public var leadingHeaders: Data
+    /// The rest of the message, with CRLF line endings.
+    public var body: Data
     public var connectTimeout: TimeInterval
+
+    /// The whole message as sent: `leadingHeaders`, then `body`.
+    public var message: Data { leadingHeaders.isEmpty ? body : leadingHeaders + body }
     public var totalTimeout: TimeInterval
 
     public init(
@@ -169,6 +175,7 @@ public struct MailMessage: Sendable {
         allowInsecure: Bool = false,
         envelopeFrom: String,
         envelopeTo: [String],
+        leadingHeaders: Data = Data(),
         message: Data,
         connectTimeout: TimeInterval = 5,
         totalTimeout: TimeInterval = 30
@@ -179,7 +186,8 @@ public struct MailMessage: Sendable {
         self.allowInsecure = allowInsecure
         self.envelopeFrom = envelopeFrom
         self.envelopeTo = envelopeTo
-        self.message = message
+        self.leadingHeaders = leadingHeaders
+        self.body = message
         self.connectTimeout = connectTimeout
         self.totalTimeout = totalTimeout
     }

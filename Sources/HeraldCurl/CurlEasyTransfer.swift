@@ -145,7 +145,7 @@ final class CurlEasyTransfer {
         }
         options.set(CURLOPT_MAIL_RCPT, list: recipientList)
 
-        storePayload(message.message)
+        storePayload(message.leadingHeaders, message.body)
         readOffset = 0
         options.set(CURLOPT_UPLOAD, 1)
         // With the size known, libcurl sends `SIZE=` so an oversized message fails at MAIL, not after DATA.
@@ -228,15 +228,21 @@ final class CurlEasyTransfer {
         }
     }
 
-    private func storePayload(_ data: Data) {
-        if data.count > payloadCapacity {
+    /// Copies `data`, then `rest`, into the handle's payload buffer (libcurl reads the body from there).
+    private func storePayload(_ data: Data, _ rest: Data = Data()) {
+        let count = data.count + rest.count
+        if count > payloadCapacity {
             payload.deallocate()
-            payloadCapacity = max(data.count, payloadCapacity * 2)
+            payloadCapacity = max(count, payloadCapacity * 2)
             payload = .allocate(byteCount: payloadCapacity, alignment: 16)
         }
-        payloadCount = data.count
+        payloadCount = count
+        let bytes = payload.assumingMemoryBound(to: UInt8.self)
         if !data.isEmpty {
-            data.copyBytes(to: payload.assumingMemoryBound(to: UInt8.self), count: data.count)
+            data.copyBytes(to: bytes, count: data.count)
+        }
+        if !rest.isEmpty {
+            rest.copyBytes(to: bytes + data.count, count: rest.count)
         }
     }
 

@@ -68,7 +68,8 @@ public struct EmailProvider: Provider {
                 allowInsecure: connection.allowInsecure,
                 envelopeFrom: EmailAddress(parsing: connection.from).address,
                 envelopeTo: [recipient],
-                message: Data(header.wireText.utf8) + delivery.payload
+                leadingHeaders: Data(header.wireText.utf8),
+                message: delivery.payload
             )
         )
     }
