@@ -78,6 +78,10 @@ final class BenchmarkRun {
         var freshStartupMs: Double?
         var startupMs: Double?
         var idleRSSKB: Int?
+        /// Of the idle RSS: heap, stacks and written pages (`RssAnon`) and mapped file pages (`RssFile`: the
+        /// binary's and shared libraries' code and read-only data, clean and shared with other processes).
+        var idleAnonKB: Int?
+        var idleFileKB: Int?
         var enqueueMs: Double?
         var firstDeliveryMs: Double?
         var lastDeliveryMs: Double?
@@ -274,6 +278,8 @@ final class BenchmarkRun {
         sleep(milliseconds: 1000)
         try requireDaemonRunning()
         results.idleRSSKB = procStatusKB(second.process.pid, "VmRSS")
+        results.idleAnonKB = procStatusKB(second.process.pid, "RssAnon")
+        results.idleFileKB = procStatusKB(second.process.pid, "RssFile")
         say("idle RSS 1 s after READY=1: \(megabytes(results.idleRSSKB)) MB")
     }
 

@@ -21,7 +21,14 @@ extension BenchmarkRun {
                     Figure("fresh_db_ready_ms", r.freshStartupMs),
                 ]
             ),
-            ReportLine("IDLE", [Figure("rss_mb", mb(r.idleRSSKB), target: .atMost(25))]),
+            ReportLine(
+                "IDLE",
+                [
+                    Figure("rss_mb", mb(r.idleRSSKB), target: .atMost(25)),
+                    Figure("rss_anon_mb", mb(r.idleAnonKB)),
+                    Figure("rss_file_mb", mb(r.idleFileKB)),
+                ]
+            ),
         ]
         lines.append(contentsOf: ceilingSummary())
         lines.append(contentsOf: w1Summary())

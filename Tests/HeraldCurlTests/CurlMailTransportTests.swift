@@ -58,6 +58,22 @@ struct CurlMailTransportTests {
         try await server.shutdown()
     }
 
+    @Test func leadingHeadersGoOutBeforeTheBody() async throws {
+        let server = try await FakeSMTPServer.start(username: "herald", password: "s3cret!")
+        let transport = CurlTransport()
+        defer { transport.shutdown() }
+        var mail = Self.mail(to: server)
+        mail.leadingHeaders = Data("X-Herald-Delivery-Id: 42\r\n".utf8)
+
+        let result = await transport.send(mail)
+
+        #expect(result.replyCode == 250)
+        let received = try #require(server.messages().first)
+        #expect(received.data == Data("X-Herald-Delivery-Id: 42\r\n".utf8) + Self.message)
+        #expect(mail.message == received.data)
+        try await server.shutdown()
+    }
+
     @Test func sendsWithoutCredentialsWhenNoneAreGiven() async throws {
         let server = try await FakeSMTPServer.start()
         let transport = CurlTransport()
