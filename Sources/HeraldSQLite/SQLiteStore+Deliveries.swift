@@ -154,9 +154,10 @@ extension SQLiteStore {
         return refused
     }
 
-    /// The earliest due time among pending, retrying and leased deliveries (a lease's expiry is its due time).
+    /// The earliest due time among pending, retrying and leased deliveries (a lease's expiry is its due time): one
+    /// probe of the queue index, on the calling thread like `hasClaimableEvents`.
     public func nextDeliveryDue() async throws -> Date? {
-        try await read("nextDeliveryDue") { db in
+        try readNow("nextDeliveryDue") { db in
             let statement = try db.cachedStatement(
                 sql: """
                     SELECT due_at FROM deliveries INDEXED BY deliveries_due

@@ -67,10 +67,12 @@ extension SQLiteStore {
         }
     }
 
-    /// Whether an event is accepted and due, or its fan-out lease has expired: one probe of a small index.
+    /// Whether an event is accepted and due, or its fan-out lease has expired: one probe of a small index, run on
+    /// the calling thread (the fan-out loop asks before every claim; a hop to GRDB's queue and back cost two thread
+    /// wake-ups each time).
     public func hasClaimableEvents(now: Date) async throws -> Bool {
         let nowMillis = now.storeMillis
-        return try await read("hasClaimableEvents") { db in
+        return try readNow("hasClaimableEvents") { db in
             let statement = try db.cachedStatement(
                 sql: """
                     SELECT 1 FROM events INDEXED BY events_due
