@@ -21,6 +21,11 @@ struct Ceilings {
     var curlUsage: ProcessUsage?
     /// Rows per second of one batched insert transaction.
     var sqliteInsertPerSecond: Double?
+    /// The bare transport's latency at W3's rate: from handing a request to the transport to its arrival at the
+    /// sink (p50, p99, in ms), with nothing else in the way.
+    var latencyP50Ms: Double?
+    var latencyP99Ms: Double?
+    var latencyRequests = 0
     /// Rows per second claimed (leased in batches) and then marked done (in batches).
     var sqliteClaimDonePerSecond: Double?
 }
@@ -64,6 +69,12 @@ extension BenchmarkRun {
             fail("ceiling: the sink saw \(arrived) of \(count) bare curl requests")
         }
         recorder.resetGroup(Self.ceilingGroup)
+        if options.runs(.w3) {
+            let latency = try await latencyCeiling(template: template, baseURL: sink.baseURL)
+            ceilings.latencyP50Ms = latency.p50
+            ceilings.latencyP99Ms = latency.p99
+            ceilings.latencyRequests = latency.count
+        }
         if let workdir {
             let sqlite = try Self.sqliteCeiling(
                 path: workdir + "/ceiling.db",
@@ -81,6 +92,58 @@ extension BenchmarkRun {
                 + " bare SQLite insert \(fixed(ceilings.sqliteInsertPerSecond ?? 0, 0)) rows/s,"
                 + " claim + mark done \(fixed(ceilings.sqliteClaimDonePerSecond ?? 0, 0)) rows/s"
         )
+    }
+
+    /// W3's yardstick: requests handed one at a time to a `CurlTransport` at W3's rate (for up to 5 s), timed
+    /// from `start` to their arrival at the sink: what delivery costs with no intake, store or worker in the way.
+    func latencyCeiling(
+        template: RecordedRequest,
+        baseURL: String
+    ) async throws -> (p50: Double, p99: Double, count: Int) {
+        let kept: Set<String> = ["content-type", "authorization", "user-agent", "x-herald-delivery-id"]
+        let headers = template.headers.filter { kept.contains($0.name.lowercased()) }.map {
+            HTTPHeader($0.name, $0.value)
+        }
+        let url = baseURL + template.path
+        let transport = CurlTransport(maxHostConnections: BenchmarkConfiguration.maxHostConnections)
+        defer { transport.shutdown() }
+        let warm = [HTTPHeader("X-Herald-Event-Id", "\(Self.ceilingGroup)warm-latency")]
+        _ = await transport.send(HTTPRequest(url: url, headers: headers + warm, body: template.body))
+        let count = max(
+            1,
+            min(Int((options.latencyRate * options.latencySeconds).rounded()), Int(options.latencyRate * 5))
+        )
+        let interval = UInt64(1e9 / options.latencyRate)
+        var sentAt: [UInt64] = []
+        sentAt.reserveCapacity(count)
+        let finished = SharedCounter()
+        var next = monotonicNanos()
+        for number in 1...count {
+            sleep(untilNanos: next)
+            next += interval
+            var request = HTTPRequest(url: url, headers: headers, body: template.body)
+            request.headers.append(HTTPHeader("X-Herald-Event-Id", "\(SinkRecorder.latencyCeilingPrefix)\(number)"))
+            sentAt.append(monotonicNanos())
+            transport.start(request) { _ in _ = finished.increment() }
+        }
+        let deadline = monotonicNanos() + 30_000_000_000
+        while finished.value < count || recorder.ceilingLatencyArrivals.count < count {
+            if monotonicNanos() > deadline {
+                throw BenchmarkError("latency ceiling: \(recorder.ceilingLatencyArrivals.count) of \(count) arrived")
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let arrivals = recorder.ceilingLatencyArrivals
+        var latencies = (1...count).map { number -> Double in
+            let arrived = arrivals["\(SinkRecorder.latencyCeilingPrefix)\(number)"] ?? 0
+            return arrived >= sentAt[number - 1] ? millis(arrived - sentAt[number - 1]) : 0
+        }
+        latencies.sort()
+        say(
+            "ceiling: bare CurlTransport latency at \(fixed(options.latencyRate, 0))/s: p50 "
+                + "\(fixed(percentile(latencies, 0.5), 2)) ms, p99 \(fixed(percentile(latencies, 0.99), 2)) ms"
+        )
+        return (percentile(latencies, 0.5), percentile(latencies, 0.99), count)
     }
 
     /// `value` as a share of the curl ceiling of this run.
@@ -109,6 +172,15 @@ extension BenchmarkRun {
         }
         return [
             ReportLine("CEILING", curl, notes: ["(same CurlTransport, W1 payload, same sink and concurrency)"]),
+            ReportLine(
+                "CEILING",
+                [
+                    Figure("curl_latency_p50_ms", c.latencyP50Ms, digits: 2),
+                    Figure("curl_latency_p99_ms", c.latencyP99Ms, digits: 2),
+                    Figure("requests", c.latencyRequests),
+                ],
+                notes: ["(same CurlTransport and sink, one request at a time at W3's rate)"]
+            ),
             ReportLine(
                 "CEILING",
                 [

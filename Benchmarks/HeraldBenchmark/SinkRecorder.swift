@@ -67,6 +67,7 @@ final class SinkRecorder: Sendable {
         var groups: [String: Arrivals] = [:]
         var mail: [UInt64] = []
         var latency: [String: UInt64] = [:]
+        var ceilingLatency: [String: UInt64] = [:]
         var other = 0
         /// The first request of each group named in `sampledGroups`, whole (headers and body).
         var samples: [String: RecordedRequest] = [:]
@@ -77,6 +78,8 @@ final class SinkRecorder: Sendable {
 
     /// Prefix of the latency run's event ids.
     static let latencyPrefix = "lat-"
+    /// Prefix of the bare transport's latency yardstick requests.
+    static let latencyCeilingPrefix = "latceil-"
     private let state: Mutex<State>
 
     init(expectedLatencyEvents: Int) {
@@ -97,6 +100,12 @@ final class SinkRecorder: Sendable {
         if id.hasPrefix(Self.latencyPrefix) {
             state.withLock { state in
                 if state.latency[id] == nil { state.latency[id] = now }
+            }
+            return
+        }
+        if id.hasPrefix(Self.latencyCeilingPrefix) {
+            state.withLock { state in
+                if state.ceilingLatency[id] == nil { state.ceilingLatency[id] = now }
             }
             return
         }
@@ -148,6 +157,9 @@ final class SinkRecorder: Sendable {
 
     /// Arrival time per latency-run event id.
     var latencyArrivals: [String: UInt64] { state.withLock { $0.latency } }
+
+    /// When each of the bare transport's latency requests arrived, by event id.
+    var ceilingLatencyArrivals: [String: UInt64] { state.withLock { $0.ceilingLatency } }
 
     /// How many latency-run events arrived.
     var latencyCount: Int { state.withLock { $0.latency.count } }

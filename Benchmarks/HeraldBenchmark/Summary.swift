@@ -100,6 +100,18 @@ extension BenchmarkRun {
     }
 
     /// The W3 lines: latency percentiles, CPU and context switches per event.
+    /// `floor / value`, when both are known and positive.
+    func ratio(_ floor: Double?, over value: Double?) -> Double? {
+        guard let floor, let value, value > 0 else { return nil }
+        return floor / value
+    }
+
+    /// Milliseconds the bare SQLite insert of this run takes for `rowsPerEvent` rows.
+    func storeFloorMs(rowsPerEvent: Int) -> Double? {
+        guard let rate = results.ceilings?.sqliteInsertPerSecond, rate > 0 else { return nil }
+        return Double(rowsPerEvent) / rate * 1000
+    }
+
     func latencySummary() -> [ReportLine] {
         guard let latency = results.latency else { return [ReportLine("W3", [], notes: ["skipped"])] }
         var lines = [
@@ -111,6 +123,9 @@ extension BenchmarkRun {
                     Figure("p50_ms", latency.p50, digits: 2, target: .atMost(2)),
                     Figure("p90_ms", latency.p90, digits: 2),
                     Figure("p99_ms", latency.p99, digits: 2, target: .atMost(10)),
+                    // The bare transport's latency over Herald's: 1 would mean intake, store and worker cost nothing.
+                    Figure("ratio_to_ceiling", ratio(results.ceilings?.latencyP50Ms, over: latency.p50), digits: 3),
+                    Figure("p99_ratio_to_ceiling", ratio(results.ceilings?.latencyP99Ms, over: latency.p99), digits: 3),
                     Figure("max_ms", latency.max, digits: 2),
                     Figure("mean_ms", latency.mean, digits: 2),
                     Figure("rss_after_mb", mb(results.rssAfterRunKB)),
@@ -174,6 +189,18 @@ extension BenchmarkRun {
                     Figure("members", w5.members),
                     Figure("events", w5.events),
                     Figure("fanout_ms_per_event", w5.fanOutMsPerEvent, digits: 3, target: .atMost(5)),
+                    // The yardstick: writing the rows one event produces (its deliveries, its cut as one row, the
+                    // event's own update) with the bare SQLite insert of this run.
+                    Figure(
+                        "store_floor_ms_per_event",
+                        storeFloorMs(rowsPerEvent: 2 * w5.recipientsPerEvent + 2),
+                        digits: 3
+                    ),
+                    Figure(
+                        "ratio_to_ceiling",
+                        ratio(storeFloorMs(rowsPerEvent: 2 * w5.recipientsPerEvent + 2), over: w5.fanOutMsPerEvent),
+                        digits: 3
+                    ),
                     Figure("daemon_cpu_ms_per_event", w5.daemonCPUMsPerEvent, digits: 2),
                     Figure("rss_peak_mb", mb(w5.peakRSSKB), target: .atMost(64)),
                     Figure("fanout_total_ms", w5.fanOutMs),
