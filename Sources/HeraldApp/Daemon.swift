@@ -127,6 +127,8 @@ public enum Daemon {
     /// Opens the store named by the configuration and applies migrations. The command line's SQLite stores
     /// announce their writes to a running daemon (`announcesWrites`); the daemon's own does not, so it never
     /// wakes itself.
+    /// Opens the configured store. The daemon's own (`announcesWrites: false`) also checkpoints SQLite's log in
+    /// the background.
     public static func openStore(_ loaded: LoadedConfiguration, announcesWrites: Bool = true) async throws -> any Store
     {
         if let postgres = loaded.configuration.store.postgres {
@@ -158,7 +160,8 @@ public enum Daemon {
         let store = try SQLiteStore(
             path: loaded.configuration.resolvePath(sqlite.path),
             busyTimeout: sqlite.busyTimeoutSeconds ?? 5,
-            announcesWrites: announcesWrites
+            announcesWrites: announcesWrites,
+            checkpointsInBackground: !announcesWrites
         )
         try await store.migrate()
         return store

@@ -15,6 +15,11 @@ public final class SQLiteStore: Store {
     let readOnly: Bool
     /// Wakes a daemon's `SQLiteChangeWatcher` after each committed write; nil in the daemon itself.
     private let announcer: WriteAnnouncer?
+    /// Checkpoints the log off the writer's path; only in the daemon.
+    let checkpointer: BackgroundCheckpointer?
+
+    /// Background checkpoints that copied log pages so far; nil when this store leaves checkpoints to SQLite.
+    package var backgroundCheckpoints: Int? { checkpointer?.checkpoints.load(ordering: .relaxed) }
 
     /// Opens (and creates, unless `readOnly`) the database at `path`, creating its parent directory if missing.
     ///
@@ -24,12 +29,16 @@ public final class SQLiteStore: Store {
     ///   - busyTimeout: How long a transaction waits for a lock held by another connection or process.
     ///   - announcesWrites: Touch the wake file after every committed write so that a daemon watching the file
     ///     (`SQLiteChangeWatcher`) wakes at once. The daemon opens its own store without it.
+    ///   - checkpointsInBackground: Copy the write-ahead log into the database file from a thread of its own
+    ///     instead of in the commit that fills it (`BackgroundCheckpointer`); the daemon's store does, one-shot
+    ///     commands leave it to the daemon or to their last connection's close.
     /// - Throws: `StoreError.unavailable` when the file cannot be opened.
     public init(
         path: String,
         readOnly: Bool = false,
         busyTimeout: TimeInterval = 5,
-        announcesWrites: Bool = true
+        announcesWrites: Bool = true,
+        checkpointsInBackground: Bool = false
     ) throws {
         self.readOnly = readOnly
         announcer = announcesWrites && !readOnly ? WriteAnnouncer(databasePath: path) : nil
@@ -56,9 +65,17 @@ public final class SQLiteStore: Store {
             // hot path touches (the queue index and the newest pages), a reader what one query needs.
             let cacheKiB = db.configuration.readonly ? SQLiteStore.readerCacheKiB : SQLiteStore.writerCacheKiB
             try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)")
+            if !db.configuration.readonly {
+                let pages =
+                    checkpointsInBackground
+                    ? BackgroundCheckpointer.writerFallbackPages : BackgroundCheckpointer.commandLinePages
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(pages)")
+            }
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            checkpointer =
+                checkpointsInBackground && !readOnly ? try BackgroundCheckpointer(path: path) : nil
         } catch let error as DatabaseError {
             throw Self.translate(error, operation: "open")
         }
@@ -106,6 +123,7 @@ public final class SQLiteStore: Store {
 
     /// Closes every connection. The store must not be used afterwards.
     public func close() async throws {
+        checkpointer?.stop()
         do {
             try pool.close()
         } catch let error as DatabaseError {
@@ -118,6 +136,7 @@ public final class SQLiteStore: Store {
         do {
             let result = try await pool.write(updates)
             announcer?.announce()
+            checkpointer?.noteWrite()
             return result
         } catch let error as DatabaseError {
             throw Self.translate(error, operation: operation)
