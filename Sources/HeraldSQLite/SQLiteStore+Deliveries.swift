@@ -57,8 +57,17 @@ extension SQLiteStore {
                 ORDER BY due_at, id LIMIT ?
                 """
         )
+        // The same rows as the select (same criteria, same transaction of the only writer), leased in one
+        // statement instead of one per row.
         let update = try db.cachedStatement(
-            sql: "UPDATE deliveries SET state = 'leased', due_at = ?, updated_at = ?, lease_token = ? WHERE id = ?"
+            sql: """
+                UPDATE deliveries SET state = 'leased', due_at = ?, updated_at = ?, lease_token = ?
+                WHERE id IN (
+                    SELECT id FROM deliveries INDEXED BY deliveries_due
+                    WHERE \(Self.queued) AND due_at <= ?
+                    ORDER BY due_at, id LIMIT ?
+                )
+                """
         )
         var deliveries: [Delivery] = []
         deliveries.reserveCapacity(limit)
@@ -71,8 +80,8 @@ extension SQLiteStore {
             delivery.lease = lease
             deliveries.append(delivery)
         }
-        for delivery in deliveries {
-            try update.execute(arguments: [leaseMillis, nowMillis, lease.token, delivery.id])
+        if !deliveries.isEmpty {
+            try update.execute(arguments: [leaseMillis, nowMillis, lease.token, nowMillis, limit])
         }
         return deliveries
     }

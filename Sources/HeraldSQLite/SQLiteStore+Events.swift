@@ -83,7 +83,8 @@ extension SQLiteStore {
         }
     }
 
-    /// Claims due events, oldest (first stored) first, leasing them until `leaseUntil`.
+    /// Claims due events, oldest (first stored) first, leasing them until `leaseUntil`. Storage order, not due time:
+    /// events of one issue must be planned in the order they were stored, whatever the clocks said.
     public func claimEvents(limit: Int, now: Date, leaseUntil: Date) async throws -> [ClaimedEvent] {
         guard limit > 0 else { return [] }
         let nowMillis = now.storeMillis
@@ -126,10 +127,15 @@ extension SQLiteStore {
         guard !results.isEmpty else { return }
         let nowMillis = now.storeMillis
         try await write("completeFanOut") { db in
-            let findEvent = try db.cachedStatement(sql: "SELECT state, accepted_at FROM events WHERE id = ?")
+            // Marks the event first (one statement): an event another worker fanned out already changes nothing
+            // and is told apart from an unknown one only then.
             let markEvent = try db.cachedStatement(
-                sql: "UPDATE events SET state = 'fannedOut', due_at = ? WHERE id = ?"
+                sql: """
+                    UPDATE events SET state = 'fannedOut', due_at = ? WHERE id = ? AND state <> 'fannedOut'
+                    RETURNING accepted_at
+                    """
             )
+            let eventExists = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE id = ?")
             let insertDelivery = try db.cachedStatement(
                 sql: """
                     INSERT INTO deliveries (
@@ -142,11 +148,12 @@ extension SQLiteStore {
             // Prepared on first use: many batches record no suppression at all.
             var insertSuppression: Statement?
             for result in results {
-                guard let row = try Row.fetchOne(findEvent, arguments: [result.eventId]) else {
-                    throw StoreError.notFound("event \(result.eventId)")
+                guard let acceptedAt = try Int64.fetchOne(markEvent, arguments: [nowMillis, result.eventId]) else {
+                    guard try Int.fetchOne(eventExists, arguments: [result.eventId]) != nil else {
+                        throw StoreError.notFound("event \(result.eventId)")
+                    }
+                    continue
                 }
-                if try row.decode(String.self, atIndex: 0) == EventState.fannedOut.rawValue { continue }
-                let acceptedAt: Int64 = try row.decode(atIndex: 1)
                 for delivery in result.deliveries {
                     try insertDelivery.execute(arguments: [
                         result.eventId, nowMillis, delivery.channel.rawValue, delivery.notifierId,
@@ -192,7 +199,6 @@ extension SQLiteStore {
                     }
                 }
                 try Self.applySubscriptionChanges(result.subscriptionChanges, db)
-                try markEvent.execute(arguments: [nowMillis, result.eventId])
             }
         }
     }
