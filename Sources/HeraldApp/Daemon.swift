@@ -266,6 +266,7 @@ public enum Daemon {
                 "maintenance"
             )
         )
+        services.append(entry(MemoryTrimService(counters: counters), "memory-trim"))
         let reloader = ConfigurationReloader(
             fanOut: fanOut,
             send: send,
