@@ -58,7 +58,7 @@ extension PostgresStore {
     /// Every directory record, read in one snapshot.
     public func loadDirectory() async throws -> DirectoryDocument {
         let logger = self.logger
-        let stored: StoredDirectory = try await transaction("loadDirectory") { connection in
+        var stored: StoredDirectory = try await transaction("loadDirectory") { connection in
             try await connection.query(
                 "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
                 logger: logger
@@ -99,7 +99,7 @@ extension PostgresStore {
             }
             return stored
         }
-        return try stored.document()
+        return try stored.takeDocument()
     }
 
     /// The directory version: one row, cheap enough to read before every fan-out batch.

@@ -71,7 +71,7 @@ extension SQLiteStore {
     }
 
     public func loadDirectory() async throws -> DirectoryDocument {
-        let stored: StoredDirectory = try await read("loadDirectory") { db in
+        var stored: StoredDirectory = try await read("loadDirectory") { db in
             var stored = StoredDirectory()
             let records = try Row.fetchCursor(db, sql: "SELECT kind, body FROM directory_records ORDER BY kind, id")
             while let row = try records.next() {
@@ -107,7 +107,7 @@ extension SQLiteStore {
             }
             return stored
         }
-        return try stored.document()
+        return try stored.takeDocument()
     }
 
     /// The directory version: one probe of the `meta` table, cheap enough to poll for every fan-out batch.

@@ -4,40 +4,55 @@ import Foundation
 /// already decoded from their columns. Both stores read one of these in a single snapshot and decode it after the
 /// read, off the connection (JSON decoding is the expensive part).
 public struct StoredDirectory: Sendable {
-    public var organizations: [Data] = []
-    public var users: [Data] = []
-    public var teams: [Data] = []
-    public var projects: [Data] = []
+    /// The bodies of one kind, gathered into one JSON array as they are read: each kind is decoded in one decoder
+    /// run (thousands of users decode much faster that way than through one run each), and no body is held twice,
+    /// once on its own and once in the array (loading a 5,000-member directory was the daemon's memory peak).
+    public struct Bodies: Sendable {
+        private var json = Data([UInt8(ascii: "[")])
+        /// How many bodies were appended.
+        public private(set) var count = 0
+
+        public init() {}
+
+        public mutating func append(_ body: Data) {
+            if count > 0 { json.append(UInt8(ascii: ",")) }
+            json.append(body)
+            count += 1
+        }
+
+        /// The closed JSON array; leaves this empty, so the bytes are not kept twice.
+        mutating func takeArray() -> Data {
+            var array = json
+            self = Bodies()
+            array.append(UInt8(ascii: "]"))
+            return array
+        }
+    }
+
+    public var organizations = Bodies()
+    public var users = Bodies()
+    public var teams = Bodies()
+    public var projects = Bodies()
     public var subscriptions: [IssueSubscription] = []
     public var preferences: [PreferenceRow] = []
 
     public init() {}
 
-    /// The directory document: each kind decoded in one decoder run over a JSON array of its bodies (thousands
-    /// of users decode much faster that way than through one run each).
-    public func document() throws -> DirectoryDocument {
+    /// The directory document, each kind decoded in one run; the bodies are given up as they are decoded.
+    public mutating func takeDocument() throws -> DirectoryDocument {
         let decoder = JSONDecoder()
+        let organizations = try decoder.decode([Organization].self, from: self.organizations.takeArray())
+        let users = try decoder.decode([User].self, from: self.users.takeArray())
+        let teams = try decoder.decode([Team].self, from: self.teams.takeArray())
+        let projects = try decoder.decode([Project].self, from: self.projects.takeArray())
         return DirectoryDocument(
-            organizations: try decoder.decode([Organization].self, from: Self.jsonArray(organizations)),
-            users: try decoder.decode([User].self, from: Self.jsonArray(users)),
-            teams: try decoder.decode([Team].self, from: Self.jsonArray(teams)),
-            projects: try decoder.decode([Project].self, from: Self.jsonArray(projects)),
+            organizations: organizations,
+            users: users,
+            teams: teams,
+            projects: projects,
             subscriptions: subscriptions,
             preferences: preferences
         )
-    }
-
-    /// The JSON array of the given JSON values.
-    static func jsonArray(_ bodies: [Data]) -> Data {
-        var data = Data()
-        data.reserveCapacity(bodies.reduce(2) { $0 + $1.count + 1 })
-        data.append(UInt8(ascii: "["))
-        for (index, body) in bodies.enumerated() {
-            if index > 0 { data.append(UInt8(ascii: ",")) }
-            data.append(body)
-        }
-        data.append(UInt8(ascii: "]"))
-        return data
     }
 }
 
