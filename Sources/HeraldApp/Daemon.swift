@@ -108,7 +108,10 @@ public enum Daemon {
         FanOutPlanner(
             catalog: catalog ?? loaded.catalog,
             providers: providers,
-            audience: DirectoryAudience(fallthroughLimit: loaded.configuration.worker.fallthroughLimit),
+            audience: DirectoryAudience(
+                fallthroughLimit: loaded.configuration.worker.fallthroughLimit,
+                afterReload: { MemoryTuning.trim() }
+            ),
             settingsURLTemplate: loaded.configuration.links.settingsURL,
             subjectPrefix: loaded.configuration.email.subjectPrefix,
             links: links,

@@ -19,28 +19,40 @@ public final class DirectoryAudience: AudienceResolver {
 
     private let state: Mutex<State>
     private let participants: ParticipantResolver
+    /// Called after a reload has replaced the snapshot (and dropped the old one and the decoded document).
+    private let afterReload: (@Sendable () -> Void)?
 
     /// Keys that page through PagerDuty routes (SPEC §7): triggers, and every `resolved*` key to resolve.
     static let pagingTriggers: Set<String> = ["escalating", "regression", "issue_alert"]
 
+    /// - Parameter afterReload: runs after each reload of the directory, once the old snapshot and the loaded
+    ///   document are gone (the daemon hands their memory back to the kernel: loading a large directory is a
+    ///   brief peak that would otherwise stay its footprint).
     public init(
         fallthroughLimit: Int = ParticipantResolver.defaultFallthroughLimit,
-        snapshot: DirectorySnapshot = DirectorySnapshot()
+        snapshot: DirectorySnapshot = DirectorySnapshot(),
+        afterReload: (@Sendable () -> Void)? = nil
     ) {
         participants = ParticipantResolver(fallthroughLimit: fallthroughLimit)
         state = Mutex(State(snapshot: snapshot, version: nil))
+        self.afterReload = afterReload
     }
 
     public func refresh(from store: any Store) async throws {
         let version = try await store.directoryVersion()
         guard state.withLock({ $0.version }) != version else { return }
-        let document = try await store.loadDirectory()
         var suppressed: [SuppressedKey: String] = [:]
         for row in try await store.addressSuppressions() {
             suppressed[SuppressedKey(channel: row.channel, address: row.address)] = row.reason
         }
-        let snapshot = DirectorySnapshot(document: document)
-        state.withLock { $0 = State(snapshot: snapshot, version: version, suppressed: suppressed) }
+        let snapshot = DirectorySnapshot(document: try await store.loadDirectory())
+        let previous = state.withLock { state -> State in
+            defer { state = State(snapshot: snapshot, version: version, suppressed: suppressed) }
+            return state
+        }
+        // The old snapshot goes here, unless a resolution still holds it; then the memory is trimmed.
+        _ = consume previous
+        afterReload?()
     }
 
     public func suppression(of address: String, on channel: Channel) -> String? {
