@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HeraldTesting
 
 #if canImport(Glibc)
@@ -613,21 +614,37 @@ func percentile(_ sorted: [Double], _ fraction: Double) -> Double {
 }
 
 /// A free TCP port on 127.0.0.1 (bound to port 0, read back, released).
+/// Ports handed out by `freeLocalPort` in this process.
+private let handedOutPorts = Mutex<Set<Int>>([])
+
+/// A loopback port for a daemon to listen on: below the kernel's ephemeral range (which starts at 32768 by
+/// default), so that no outgoing connection (to the sink, to PostgreSQL) takes it between this check and the
+/// daemon's bind, and never the same one twice in a run (a W7 instance once failed with EADDRINUSE).
 func freeLocalPort() -> Int {
+    for _ in 0..<500 {
+        let port = Int.random(in: 20_000..<32_000)
+        let fresh = handedOutPorts.withLock { $0.insert(port).inserted }
+        if fresh, bindLocal(port: port) != nil { return port }
+    }
+    return bindLocal(port: 0) ?? 0
+}
+
+/// Binds 127.0.0.1:`port` (0: any) and closes again; the port bound, or nil.
+private func bindLocal(port: Int) -> Int? {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard fd >= 0 else { return 0 }
+    guard fd >= 0 else { return nil }
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
+    address.sin_port = UInt16(port).bigEndian
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let bound = withUnsafeMutablePointer(to: &address) { pointer in
         pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
             bind(fd, socketAddress, length) == 0 && getsockname(fd, socketAddress, &length) == 0
         }
     }
-    return bound ? Int(UInt16(bigEndian: address.sin_port)) : 0
+    return bound ? Int(UInt16(bigEndian: address.sin_port)) : nil
 }
 
 extension String {
