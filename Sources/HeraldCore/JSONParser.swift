@@ -401,7 +401,8 @@ extension JSONValue {
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
-    static func writeString(_ value: String, into output: inout [UInt8]) {
+    /// Appends `value` as a JSON string literal (the escapes RFC 8259 requires, nothing else).
+    public static func writeString(_ value: String, into output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         for byte in value.utf8 {
             switch byte {
