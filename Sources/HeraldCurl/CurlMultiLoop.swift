@@ -1,4 +1,5 @@
 import CCurl
+import DequeModule
 import Foundation
 import HeraldCore
 import Synchronization
@@ -64,42 +65,6 @@ enum CurlJob: Sendable {
     }
 }
 
-/// Jobs waiting for a connection to one origin, oldest first.
-private struct WaitingLine {
-    private var jobs: [(job: CurlJob, since: ContinuousClock.Instant)] = []
-    private var head = 0
-
-    var isEmpty: Bool { head == jobs.count }
-
-    mutating func append(_ job: CurlJob, since: ContinuousClock.Instant) {
-        jobs.append((job, since))
-    }
-
-    mutating func popFirst() -> (job: CurlJob, since: ContinuousClock.Instant)? {
-        guard head < jobs.count else { return nil }
-        let first = jobs[head]
-        head += 1
-        if head == jobs.count {
-            jobs.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head >= 32 && head * 2 >= jobs.count {
-            // A line that never empties under steady load: drop the taken jobs (and what they hold) now and then,
-            // in amortised constant time.
-            jobs.removeFirst(head)
-            head = 0
-        }
-        return first
-    }
-
-    mutating func removeAll() -> [CurlJob] {
-        defer {
-            jobs.removeAll()
-            head = 0
-        }
-        return jobs[head...].map(\.job)
-    }
-}
-
 /// One thread that owns a libcurl multi handle and runs every transfer on it (providers.md §6.2).
 ///
 /// `@unchecked Sendable` is safe because: the queue and the stop flag live in a `Mutex`; `multi` is used only
@@ -134,7 +99,7 @@ final class CurlMultiLoop: @unchecked Sendable {
     /// Jobs for a single-stream origin that already runs `maxHostConnections` transfers. They wait here as
     /// jobs, not inside the multi handle: libcurl would hold an easy handle, its buffers and a copy of the body for
     /// each (with 256 in flight to 8 connections, about 3 MB in the W5 benchmark) only to queue it the same way.
-    private var waiting: [String: WaitingLine] = [:]
+    private var waiting: [String: Deque<(job: CurlJob, since: ContinuousClock.Instant)>] = [:]
     private let maxHostConnections: Int
 
     /// Easy handles that exist now (running or pooled), for tests.
@@ -256,7 +221,7 @@ final class CurlMultiLoop: @unchecked Sendable {
         }
         let running = runningByOrigin[origin, default: 0]
         if running >= maxHostConnections {
-            waiting[origin, default: WaitingLine()].append(job, since: .now)
+            waiting[origin, default: []].append((job, .now))
             return
         }
         runningByOrigin[origin] = running + 1
@@ -382,11 +347,11 @@ final class CurlMultiLoop: @unchecked Sendable {
             job.fail(Self.abortedFailure)
         }
         batch.removeAll()
-        var lines = waiting
+        let lines = waiting
         waiting.removeAll()
-        for origin in lines.keys {
-            for job in lines[origin]?.removeAll() ?? [] {
-                job.fail(Self.abortedFailure)
+        for line in lines.values {
+            for waiter in line {
+                waiter.job.fail(Self.abortedFailure)
             }
         }
         runningByOrigin.removeAll()
