@@ -100,10 +100,7 @@ extension BenchmarkRun {
         template: RecordedRequest,
         baseURL: String
     ) async throws -> (p50: Double, p99: Double, count: Int) {
-        let kept: Set<String> = ["content-type", "authorization", "user-agent", "x-herald-delivery-id"]
-        let headers = template.headers.filter { kept.contains($0.name.lowercased()) }.map {
-            HTTPHeader($0.name, $0.value)
-        }
+        let headers = Self.templateHeaders(template)
         let url = baseURL + template.path
         let transport = CurlTransport(maxHostConnections: BenchmarkConfiguration.maxHostConnections)
         defer { transport.shutdown() }
@@ -144,6 +141,12 @@ extension BenchmarkRun {
                 + "\(fixed(percentile(latencies, 0.5), 2)) ms, p99 \(fixed(percentile(latencies, 0.99), 2)) ms"
         )
         return (percentile(latencies, 0.5), percentile(latencies, 0.99), count)
+    }
+
+    /// The headers of the captured request a bare transport sends again (not the ids the daemon sets per delivery).
+    static func templateHeaders(_ template: RecordedRequest) -> [HTTPHeader] {
+        let kept: Set<String> = ["content-type", "authorization", "user-agent", "x-herald-delivery-id"]
+        return template.headers.filter { kept.contains($0.name.lowercased()) }.map { HTTPHeader($0.name, $0.value) }
     }
 
     /// `value` as a share of the curl ceiling of this run.
@@ -200,10 +203,7 @@ extension BenchmarkRun {
         concurrency: Int,
         maxHostConnections: Int
     ) async throws -> (perSecond: Double, failures: Int, usage: ProcessUsage?) {
-        let kept: Set<String> = ["content-type", "authorization", "user-agent", "x-herald-delivery-id"]
-        let headers = template.headers.filter { kept.contains($0.name.lowercased()) }.map {
-            HTTPHeader($0.name, $0.value)
-        }
+        let headers = Self.templateHeaders(template)
         let url = baseURL + template.path
         let body = template.body
         let transport = CurlTransport(maxHostConnections: maxHostConnections)

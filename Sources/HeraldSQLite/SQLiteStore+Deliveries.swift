@@ -50,24 +50,14 @@ extension SQLiteStore {
         let lease = Lease(token: Int64.random(in: 1...Int64.max), expiresAt: Date(storeMillis: leaseMillis))
         // The partial index holds only the queue (not the delivered history) and is ordered by due time:
         // the scan stops after `limit` rows.
-        let select = try db.cachedStatement(
-            sql: """
-                SELECT \(DeliveryRow.columns) FROM deliveries INDEXED BY deliveries_due
-                WHERE \(Self.queued) AND due_at <= ?
-                ORDER BY due_at, id LIMIT ?
-                """
-        )
-        // The same rows as the select (same criteria, same transaction of the only writer), leased in one
-        // statement instead of one per row.
+        let due =
+            "FROM deliveries INDEXED BY deliveries_due WHERE \(Self.queued) AND due_at <= ? ORDER BY due_at, id LIMIT ?"
+        let select = try db.cachedStatement(sql: "SELECT \(DeliveryRow.columns) \(due)")
+        // The same rows as the select (the same selection, in the same transaction of the only writer), leased in
+        // one statement instead of one per row.
         let update = try db.cachedStatement(
-            sql: """
-                UPDATE deliveries SET state = 'leased', due_at = ?, updated_at = ?, lease_token = ?
-                WHERE id IN (
-                    SELECT id FROM deliveries INDEXED BY deliveries_due
-                    WHERE \(Self.queued) AND due_at <= ?
-                    ORDER BY due_at, id LIMIT ?
-                )
-                """
+            sql:
+                "UPDATE deliveries SET state = 'leased', due_at = ?, updated_at = ?, lease_token = ? WHERE id IN (SELECT id \(due))"
         )
         var deliveries: [Delivery] = []
         deliveries.reserveCapacity(limit)

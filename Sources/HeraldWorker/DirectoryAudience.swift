@@ -46,12 +46,8 @@ public final class DirectoryAudience: AudienceResolver {
             suppressed[SuppressedKey(channel: row.channel, address: row.address)] = row.reason
         }
         let snapshot = DirectorySnapshot(document: try await store.loadDirectory())
-        let previous = state.withLock { state -> State in
-            defer { state = State(snapshot: snapshot, version: version, suppressed: suppressed) }
-            return state
-        }
-        // The old snapshot goes here, unless a resolution still holds it; then the memory is trimmed.
-        _ = consume previous
+        // Replacing the state drops the old snapshot (unless a resolution still holds it); then memory is trimmed.
+        state.withLock { $0 = State(snapshot: snapshot, version: version, suppressed: suppressed) }
         afterReload?()
     }
 
